@@ -1,0 +1,103 @@
+"""TF-IDF feature blocks built from config.
+
+Input rows are a DataFrame with columns ``text`` (already normalised by
+:class:`features.normalize.TextNormalizer`), ``target`` and ``actor``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import OneHotEncoder
+
+class CompactTfidfVectorizer(TfidfVectorizer):
+    """A TfidfVectorizer that serialises its vocabulary as one array of terms instead of a dict.
+
+    skops writes a dict as a tree of JSON nodes, which for a few hundred thousand character
+    n-grams takes minutes to save and tens of seconds to load; an array of strings is one ``.npy``
+    entry. Behaviour is otherwise identical to the parent class.
+    """
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        vocabulary = state.pop("vocabulary_", None)
+        if vocabulary is not None:
+            terms = np.empty(len(vocabulary), dtype=object)
+            for term, index in vocabulary.items():
+                terms[index] = term
+            state["_vocabulary_terms"] = np.asarray(terms.tolist() or [""], dtype=str)[: len(vocabulary)]
+        state.pop("stop_words_", None)  # only informative, and as large as the pruned vocabulary
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        terms = state.pop("_vocabulary_terms", None)
+        if terms is not None:
+            state["vocabulary_"] = {str(term): index for index, term in enumerate(terms)}
+        super().__setstate__(state)
+
+
+# Words of two or more letters or digits; keeps Arabic letters (\w is Unicode-aware).
+WORD_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+
+
+def word_vectorizer(ngram_range=(1, 2), min_df=1, max_df=1.0, max_features=None, sublinear_tf=True,
+                    binary=False) -> TfidfVectorizer:
+    return CompactTfidfVectorizer(
+        analyzer="word",
+        token_pattern=WORD_TOKEN_PATTERN,
+        ngram_range=tuple(ngram_range),
+        min_df=min_df,
+        max_df=max_df,
+        max_features=max_features,
+        sublinear_tf=sublinear_tf,
+        binary=binary,
+        lowercase=False,  # the normaliser lower-cases (switchable there)
+        dtype=np.float32,
+    )
+
+
+def char_vectorizer(ngram_range=(2, 5), min_df=1, max_df=1.0, max_features=None, sublinear_tf=True,
+                    binary=False, analyzer="char_wb") -> TfidfVectorizer:
+    return CompactTfidfVectorizer(
+        analyzer=analyzer,
+        ngram_range=tuple(ngram_range),
+        min_df=min_df,
+        max_df=max_df,
+        max_features=max_features,
+        sublinear_tf=sublinear_tf,
+        binary=binary,
+        lowercase=False,
+        dtype=np.float32,
+    )
+
+
+def build_features(word: dict[str, Any] | None, char: dict[str, Any] | None, *, use_target: bool,
+                   use_actor: bool) -> ColumnTransformer:
+    """One ColumnTransformer: word and/or character TF-IDF on ``text``, optional one-hot ``target``
+    and ``actor`` indicators. Unknown targets/actors at prediction time encode as all zeros."""
+    blocks = []
+    if word is not None:
+        blocks.append(("word", word_vectorizer(**word), "text"))
+    if char is not None:
+        blocks.append(("char", char_vectorizer(**char), "text"))
+    if not blocks:
+        raise ValueError("at least one of the word or char TF-IDF blocks must be configured")
+    if use_target:
+        blocks.append(("target", OneHotEncoder(handle_unknown="ignore"), ["target"]))
+    if use_actor:
+        blocks.append(("actor", OneHotEncoder(handle_unknown="ignore"), ["actor"]))
+    return ColumnTransformer(blocks, remainder="drop", sparse_threshold=1.0)
+
+
+def vocabulary_size(features: ColumnTransformer) -> int:
+    """Number of TF-IDF features in a fitted feature block (logged instead of the vocabulary)."""
+    size = 0
+    for name, transformer, _ in features.transformers_:
+        if isinstance(transformer, TfidfVectorizer):
+            size += len(transformer.vocabulary_)
+    return size
