@@ -1,0 +1,149 @@
+"""Predict stance and sentiment for quotes.
+
+Python::
+
+    import predict
+    model = predict.load()                      # default: models:/idlib-stance@champion
+    model.predict([{"text": "...", "target": "deescalation_idlib", "actor": "Lavrov"}])
+
+Command line::
+
+    python predict.py "quote" --target deescalation_idlib [--actor Lavrov]
+    python predict.py --input quotes.csv --output predictions.jsonl     # CSV: text,target[,actor]
+    python predict.py --input quotes.jsonl --output predictions.csv --model models:/mawqif-stance@champion
+
+Each result has text, target, actor, stance, stance_proba, sentiment, sentiment_proba and evidence
+(per task, the n-grams of the input that pushed the decision most, with their weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from stancelab.errors import UserError
+from stancelab.prediction import Predictor, default_model_uri, load
+
+__all__ = ["load", "Predictor", "default_model_uri", "read_records", "write_results", "main"]
+
+BATCH = 2000
+
+
+def read_records(path: Path) -> tuple[list[dict], list[int]]:
+    """Records and their line numbers from a .csv (text,target[,actor]) or .jsonl file."""
+    from stancelab.datasets import read_csv_records, read_text
+
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame = read_csv_records(path, ("text", "target"), optional=("actor", "id"))
+        lines = frame.pop("_line").tolist()
+        return frame.to_dict("records"), lines
+    if suffix in (".jsonl", ".ndjson"):
+        records, lines = [], []
+        for number, line in enumerate(read_text(path).splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(record, dict):
+                raise UserError(f"{path}:{number}: expected a JSON object with text and target")
+            records.append(record)
+            lines.append(number)
+        if not records:
+            raise UserError(f"{path}: empty file, expected JSON lines with text and target")
+        return records, lines
+    raise UserError(f"{path}: unsupported input type '{suffix}'; use .csv or .jsonl")
+
+
+def _csv_row(result: dict, tasks: list[str], extra: dict) -> dict:
+    row = {**extra, "text": result["text"], "target": result["target"], "actor": result["actor"] or ""}
+    for task in tasks:
+        row[task] = result[task]
+        for label, p in result[f"{task}_proba"].items():
+            row[f"{task}_proba_{label}"] = p
+        row[f"{task}_evidence"] = "; ".join(e["ngram"] for e in result.get("evidence", {}).get(task, []))
+    return row
+
+
+def write_results(results: list[dict], path: Path | None, tasks: list[str], extras: list[dict] | None = None) -> None:
+    """Write JSONL or CSV atomically (temporary file + rename): no partial output on failure."""
+    extras = extras or [{} for _ in results]
+    if path is None:
+        for result, extra in zip(results, extras):
+            print(json.dumps({**extra, **result}, ensure_ascii=False))
+        return
+    suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".csv"):
+        raise UserError(f"{path}: unsupported output type '{suffix}'; use .jsonl or .csv")
+    if not path.parent.resolve().is_dir():
+        raise UserError(f"{path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            if suffix == ".jsonl":
+                for result, extra in zip(results, extras):
+                    handle.write(json.dumps({**extra, **result}, ensure_ascii=False) + "\n")
+            else:
+                rows = [_csv_row(r, tasks, e) for r, e in zip(results, extras)]
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["text", "target", "actor"])
+                writer.writeheader()
+                writer.writerows(rows)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from stancelab.console import run_cli
+
+    parser = argparse.ArgumentParser(prog="predict.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("quote", nargs="?", help="one quote to classify (with --target)")
+    parser.add_argument("--target", help="target id or name, for a single quote")
+    parser.add_argument("--actor", default="", help="speaker of the quote (optional)")
+    parser.add_argument("--input", type=Path, help="CSV (text,target[,actor]) or JSONL file of quotes")
+    parser.add_argument("--output", type=Path, help="write .jsonl or .csv here (default: JSON lines on stdout)")
+    parser.add_argument("--model", help="model URI (default: models:/<default experiment model>@champion)")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    parser.add_argument("--no-evidence", action="store_true", help="skip the evidence n-grams (faster)")
+    parser.add_argument("--allow-unsafe-pickle", action="store_true",
+                        help="load a pickle-format model: this runs any code inside it; only for models you trust")
+    args = parser.parse_args(argv)
+
+    def body():
+        if (args.quote is None) == (args.input is None):
+            raise UserError("give either a quote (with --target) or --input FILE")
+        if args.quote is not None and not args.target:
+            raise UserError("a quote needs --target (a target id or name)")
+        if args.input is not None:
+            records, lines = read_records(args.input)
+            source = str(args.input)
+        else:
+            records, lines, source = [{"text": args.quote, "target": args.target, "actor": args.actor}], None, None
+        model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
+        model.frame(records, source, lines)  # validate everything before writing anything
+        results = []
+        for start in range(0, len(records), BATCH):
+            results += model.predict(records[start:start + BATCH], evidence=not args.no_evidence)
+        extras = [{"id": r["id"]} if r.get("id") not in (None, "") else {} for r in records]
+        if args.quote is not None and args.output is None:
+            print(json.dumps(results[0], ensure_ascii=False, indent=2))
+            return 0
+        write_results(results, args.output, model.tasks, extras)
+        if args.output is not None:
+            print(f"wrote {len(results)} predictions to {args.output}", file=sys.stderr)
+        return 0
+
+    return run_cli(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Load a registered model safely and predict stance + sentiment with evidence.
+
+The model is read with skops and the project's own list of trusted types
+(:data:`stancelab.model.TRUSTED_TYPES`), not the list stored inside the model, so a tampered
+model file cannot smuggle in other types. Pickle-format models are refused unless the caller opts in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from stancelab import tracking
+from stancelab.errors import UserError
+from stancelab.estimators import TargetRouter
+from stancelab.model import INPUT_COLUMNS, TRUSTED_TYPES
+
+DEFAULT_EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "default.yaml"
+
+
+def default_model_uri() -> str:
+    from stancelab.config import load_config
+
+    return f"models:/{load_config(DEFAULT_EXPERIMENT).model_name}@champion"
+
+
+def _target_key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", str(name).casefold())
+
+
+@dataclass
+class Predictor:
+    """A loaded model. ``predict(records)`` takes dicts with ``text``, ``target`` (and ``actor``)."""
+
+    pipeline: Any
+    model_uri: str
+    metadata: dict = field(default_factory=dict)
+    evidence_size: int = 5
+
+    def __post_init__(self):
+        joint = self.pipeline.named_steps["joint"]
+        self.tasks = list(joint.tasks_)
+        targets = self.metadata.get("targets") or {}
+        stance = joint.estimator_for("stance")
+        if isinstance(stance, TargetRouter):
+            targets = {t: targets.get(t, [t]) for t in stance.targets_}
+        self.targets: dict[str, list[str]] = {t: list(names) for t, names in targets.items()}
+        self._lookup = {}
+        for target, names in self.targets.items():
+            for name in [target, *names]:
+                self._lookup[_target_key(name)] = target
+        self._names_cache: dict[int, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ input checks
+    def resolve_target(self, name: str) -> str:
+        target = self._lookup.get(_target_key(name))
+        if target is None:
+            known = ", ".join(f"{t} ({' / '.join(n for n in names if n != t)})" if len(names) > 1 else t
+                              for t, names in self.targets.items())
+            raise UserError(f"unknown target {name!r}; known targets: {known}")
+        return target
+
+    def frame(self, records, source: str | None = None, lines: list[int] | None = None) -> pd.DataFrame:
+        """Validated model input; errors name the record (or ``source:line`` for files)."""
+        rows = records.to_dict("records") if isinstance(records, pd.DataFrame) else list(records)
+        out = []
+        for index, record in enumerate(rows):
+            number = f"{source}:{lines[index]}" if source and lines else f"record {index + 1}"
+            if not isinstance(record, dict):
+                raise UserError(f"{number}: expected a mapping with text and target")
+            text = record.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise UserError(f"{number}: field 'text': empty or missing text")
+            target = record.get("target")
+            if target is None or not str(target).strip():
+                raise UserError(f"{number}: field 'target': missing; known targets: {', '.join(self.targets)}")
+            try:
+                resolved = self.resolve_target(str(target))
+            except UserError as exc:
+                raise UserError(f"{number}: field 'target': {exc}") from None
+            actor = record.get("actor")
+            actor = "" if actor is None or (isinstance(actor, float) and np.isnan(actor)) else str(actor).strip()
+            out.append({"text": text, "target": resolved, "actor": actor})
+        return pd.DataFrame(out, columns=list(INPUT_COLUMNS), dtype=object)
+
+    # ------------------------------------------------------------------ prediction
+    def predict_labels(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Labels only, for evaluation of many rows: columns ``pred_<task>``."""
+        pred = self.pipeline.predict(frame[list(INPUT_COLUMNS)])
+        return pd.DataFrame({f"pred_{t}": pred[:, i] for i, t in enumerate(self.tasks)}, index=frame.index)
+
+    def predict(self, records, evidence: bool = True, source: str | None = None,
+                lines: list[int] | None = None) -> list[dict]:
+        frame = self.frame(records, source, lines)
+        if frame.empty:
+            return []
+        joint = self.pipeline.named_steps["joint"]
+        probas = self.pipeline.predict_proba(frame)
+        normalised = self.pipeline.named_steps["normalize"].transform(frame) if evidence else None
+        results = []
+        for i, row in enumerate(frame.itertuples(index=False)):
+            result = {"text": row.text, "target": row.target, "actor": row.actor or None}
+            for task, proba, classes in zip(self.tasks, probas, joint.classes_):
+                best = int(np.argmax(proba[i]))
+                result[task] = str(classes[best])
+                result[f"{task}_proba"] = {str(c): round(float(p), 4) for c, p in zip(classes, proba[i])}
+            if evidence:
+                result["evidence"] = {task: self._evidence(task, normalised.iloc[[i]], result[task])
+                                      for task in self.tasks}
+            results.append(result)
+        return results
+
+    # ------------------------------------------------------------------ evidence
+    def _evidence(self, task: str, row: pd.DataFrame, label: str) -> list[dict]:
+        estimator = self.pipeline.named_steps["joint"].estimator_for(task)
+        if isinstance(estimator, TargetRouter):
+            estimator = estimator.estimators_[row["target"].iloc[0]]
+        if isinstance(estimator, str):  # a target trained on one label only
+            return []
+        features, clf = estimator.named_steps["features"], estimator.named_steps["clf"]
+        weights = _class_weights(clf)
+        if weights is None:
+            return []
+        classes = list(clf.classes_)
+        if label not in classes:
+            return []
+        c = classes.index(label)
+        if weights.shape[0] == 1:  # binary linear model: one row, positive = classes_[1]
+            w = weights[0] if c == 1 else -weights[0]
+        else:
+            w = weights[c] - weights.mean(axis=0)
+        x = features.transform(row).tocsr()
+        contributions = x.data * w[x.indices]
+        order = np.argsort(-contributions)[: self.evidence_size]
+        names = self._feature_names(features)
+        out = []
+        for j in order:
+            if contributions[j] <= 0:
+                break
+            kind, _, ngram = str(names[x.indices[j]]).partition("__")
+            out.append({"ngram": ngram.strip(), "kind": kind, "weight": round(float(contributions[j]), 4)})
+        return out
+
+    def _feature_names(self, features) -> np.ndarray:
+        key = id(features)
+        if key not in self._names_cache:
+            self._names_cache[key] = features.get_feature_names_out()
+        return self._names_cache[key]
+
+
+def _class_weights(clf) -> np.ndarray | None:
+    if hasattr(clf, "coef_"):
+        return np.asarray(clf.coef_)
+    if hasattr(clf, "calibrated_classifiers_"):
+        coefs = [np.asarray(c.estimator.coef_) for c in clf.calibrated_classifiers_ if hasattr(c.estimator, "coef_")]
+        return np.mean(coefs, axis=0) if coefs else None
+    if hasattr(clf, "feature_log_prob_"):
+        return np.asarray(clf.feature_log_prob_)
+    return None
+
+
+def _download(model_uri: str) -> Path:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    except MlflowException as exc:
+        message = str(exc).splitlines()[0]
+        hint = " Train one first: python train.py" if "@champion" in model_uri or "alias" in message.lower() else ""
+        raise UserError(f"no model at {model_uri} in {mlflow.get_tracking_uri()} ({message}).{hint}") from None
+    except OSError as exc:
+        raise UserError(f"{model_uri}: cannot read the model ({exc})") from None
+
+
+def load_pipeline(model_dir: Path, allow_unsafe: bool = False):
+    """Load the scikit-learn pipeline of an MLflow sklearn model directory."""
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    mlmodel = model_dir / "MLmodel"
+    if not mlmodel.is_file():
+        raise UserError(f"{model_dir}: not an MLflow model (no MLmodel file)")
+    spec = yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}
+    flavor = (spec.get("flavors") or {}).get("sklearn")
+    if not flavor:
+        raise UserError(f"{mlmodel}: not a scikit-learn model")
+    path = model_dir / flavor.get("pickled_model", "")
+    fmt = flavor.get("serialization_format", "pickle")
+    if fmt == "skops":
+        try:
+            pipeline = skops.io.load(path, trusted=TRUSTED_TYPES)
+        except UntrustedTypesFoundException as exc:
+            raise UserError(f"{path}: refused, the model contains types outside the trusted list ({exc})") from None
+        except Exception as exc:  # corrupt zip / json: a clear refusal, never a partial model
+            raise UserError(f"{path}: cannot load the model ({type(exc).__name__}: {exc})") from None
+    elif allow_unsafe:
+        import pickle
+
+        with open(path, "rb") as handle:
+            pipeline = pickle.load(handle)  # noqa: S301 - explicit user opt-in
+    else:
+        raise UserError(f"{path}: a {fmt} model can run arbitrary code when loaded; refused. Re-log it with "
+                        "serialization_format='skops', or pass --allow-unsafe-pickle if you trust its source")
+    return pipeline, spec.get("metadata") or {}
+
+
+def load(model_uri: str | None = None, tracking_uri: str | None = None, allow_unsafe: bool = False) -> Predictor:
+    """Load a model by URI (default: the default experiment's ``champion``)."""
+    tracking.setup(tracking_uri)
+    model_uri = model_uri or default_model_uri()
+    local = Path(model_uri) if Path(model_uri).is_dir() else _download(model_uri)
+    pipeline, metadata = load_pipeline(local, allow_unsafe)
+    return Predictor(pipeline=pipeline, model_uri=model_uri, metadata=metadata)

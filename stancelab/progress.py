@@ -1,0 +1,44 @@
+"""Progress display: a rich progress bar on a terminal, one line per task otherwise, nothing when quiet."""
+
+from __future__ import annotations
+
+import sys
+
+
+class Progress:
+    def __init__(self, quiet: bool = False, stream=None):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self._bar = None
+        if not quiet and self.stream.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=Console(file=self.stream), transient=True)
+
+    def __enter__(self):
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.stop()
+        return False
+
+    def add_task(self, description: str, total: int):
+        if self._bar is not None:
+            return self._bar.add_task(description, total=total)
+        if not self.quiet:
+            print(f"{description} ({total} step{'s' if total != 1 else ''}) ...", file=self.stream, flush=True)
+        return description
+
+    def advance(self, task, amount: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.advance(task, amount)
+
+    def remove_task(self, task) -> None:
+        if self._bar is not None:
+            self._bar.remove_task(task)

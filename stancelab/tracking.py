@@ -1,0 +1,97 @@
+"""MLflow set-up, called explicitly by the stages (never at import).
+
+Default store: ``sqlite:///<repo>/mlflow.db`` with artifacts in ``<repo>/mlartifacts``;
+``MLFLOW_TRACKING_URI`` (or an explicit URI) overrides. For a local SQLite store the artifacts go
+next to the database file, so a temporary store in tests is self-contained.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import warnings
+from pathlib import Path
+from urllib.parse import urlparse
+
+from stancelab.datasets import REPO_ROOT
+from stancelab.errors import UserError
+
+DEFAULT_TRACKING_URI = f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
+
+
+def tracking_uri(explicit: str | None = None) -> str:
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    if not uri.startswith("sqlite:"):
+        return None
+    path = uri.split("sqlite:///", 1)[1] if "sqlite:///" in uri else ""
+    return Path(path) if path else None
+
+
+def artifact_root(uri: str) -> str | None:
+    """Artifact location for new experiments: next to a local SQLite file, else the server's."""
+    db = _sqlite_path(uri)
+    if db is None:
+        return None
+    return (db.resolve().parent / "mlartifacts").as_uri()
+
+
+def quiet_mlflow() -> None:
+    """MLflow and alembic are chatty at INFO; keep the terminal for our own tables."""
+    for name in ("mlflow", "alembic", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", category=FutureWarning, module="mlflow")
+    warnings.filterwarnings("ignore", message=".*Hint: Inferred schema contains integer column.*")
+    warnings.filterwarnings("ignore", message=".*dataset source can be interpreted in multiple ways.*")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def setup(explicit_uri: str | None = None) -> str:
+    """Point MLflow at the tracking store and return its URI."""
+    import mlflow
+
+    quiet_mlflow()
+    uri = tracking_uri(explicit_uri)
+    db = _sqlite_path(uri)
+    if db is not None and not db.resolve().parent.is_dir():
+        raise UserError(f"{uri}: folder {db.resolve().parent} does not exist")
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return uri
+
+
+def ensure_experiment(name: str) -> str:
+    import mlflow
+
+    uri = mlflow.get_tracking_uri()
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is None:
+        experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri))
+    else:
+        experiment_id = experiment.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def git_info() -> dict[str, str]:
+    """Commit and dirty flag of the repository the code runs from (empty when not a checkout)."""
+    def run(*args):
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+
+    try:
+        head = run("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return {}
+        dirty = run("status", "--porcelain", "--untracked-files=no")
+        return {"git_commit": head.stdout.strip(), "git_dirty": str(bool(dirty.stdout.strip())).lower()}
+    except (OSError, subprocess.SubprocessError):
+        return {}
+
+
+def ui_command(uri: str) -> str:
+    if urlparse(uri).scheme in ("http", "https"):
+        return f"open {uri}"
+    return f"mlflow ui --backend-store-uri {uri} --port 5000"

@@ -1,0 +1,320 @@
+"""Train: cross-validate every configuration on the train split, refit the best, log and register it.
+
+``train(config) -> TrainResult`` is the whole stage; ``train.py`` only parses arguments.
+The test split is never read here.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import classification_report
+from sklearn.model_selection import StratifiedGroupKFold
+
+from stancelab import datasets, metrics, plots, tracking
+from stancelab.config import ExperimentConfig, ModelConfig, config_to_dict
+from stancelab.labels import LABELS
+from stancelab.model import INPUT_COLUMNS, TRUSTED_TYPES, build_pipeline
+
+CHAMPION = "champion"
+
+
+@dataclass
+class ConfigResult:
+    name: str
+    overrides: dict[str, Any]
+    run_id: str
+    cv_mean: dict[str, float]
+    cv_std: dict[str, float]
+    fit_seconds: float
+
+
+@dataclass
+class TrainResult:
+    experiment_id: str
+    parent_run_id: str
+    best: ConfigResult
+    configurations: list[ConfigResult]
+    model_uri: str
+    registered_model: str
+    model_version: str
+    champion: bool
+    previous_champion: str | None
+    data_warnings: list[str] = field(default_factory=list)
+
+
+def model_input(frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's input columns as plain Python strings."""
+    out = pd.DataFrame({c: (frame[c] if c in frame else "") for c in INPUT_COLUMNS})
+    return out.astype(object).fillna("")
+
+
+def cv_splits(frame: pd.DataFrame, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified by target x stance; grouped by normalised text, so one sentence (labelled for
+    several targets, or duplicated) never sits on both sides of a fold."""
+    strata = (frame["target"] + "|" + frame["stance"]).to_numpy()
+    groups = frame["text"].map(datasets.text_key).to_numpy()
+    n_groups = len(set(groups))
+    if n_groups < folds:
+        from stancelab.errors import UserError
+
+        raise UserError(f"only {n_groups} distinct texts for {folds}-fold cross-validation")
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(frame, strata, groups))
+
+
+def _fit_predict_fold(pipeline, X, Y, train_idx, test_idx):
+    model = clone(pipeline).fit(X.iloc[train_idx], Y.iloc[train_idx])
+    return test_idx, model.predict(X.iloc[test_idx])
+
+
+def cross_validate(pipeline, frame: pd.DataFrame, tasks, splits, n_jobs: int = 1, on_fold=None):
+    """Out-of-fold predictions and per-fold scores for one pipeline."""
+    X, Y = model_input(frame), frame[list(tasks)].astype(object)
+    oof = np.empty((len(frame), len(tasks)), dtype=object)
+    fold_scores = []
+    jobs = (delayed(_fit_predict_fold)(pipeline, X, Y, tr, te) for tr, te in splits)
+    for test_idx, pred in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+        oof[test_idx] = pred
+        fold = frame.iloc[test_idx].assign(**{f"pred_{t}": pred[:, i] for i, t in enumerate(tasks)})
+        fold_scores.append(metrics.all_scores(fold, tasks))
+        if on_fold is not None:
+            on_fold()
+    return oof, pd.DataFrame(fold_scores)
+
+
+def config_name(overrides: dict[str, Any]) -> str:
+    if not overrides:
+        return "base"
+    parts = []
+    for key, value in overrides.items():
+        short = key.removeprefix("model.").replace("classifier.", "").replace("normalize.", "norm.")
+        if isinstance(value, dict):
+            value = ",".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = "-".join(map(str, value))
+        parts.append(f"{short}={value}")
+    return " ".join(parts)
+
+
+def flat_params(model: ModelConfig) -> dict[str, str]:
+    """Short, flat params (``word.ngram_range=1-2``); never the vocabulary."""
+    out: dict[str, str] = {}
+
+    def walk(prefix, node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(f"{prefix}{key}.", value)
+        else:
+            if isinstance(node, (list, tuple)):
+                node = "-".join(map(str, node))
+            out[prefix[:-1]] = "null" if node is None else str(node)
+
+    walk("", model.model_dump(mode="json"))
+    return out
+
+
+def _log_dataset(mlflow, frame: pd.DataFrame, name: str, split: str, context: str) -> str:
+    sha = datasets.digest(frame)
+    source = frame.attrs.get("paths", [name])[0]
+    data = frame[list(datasets.SCHEMA)].astype(object)
+    ds = mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance")
+    mlflow.log_input(ds, context=context, tags={"sha256": sha})
+    return sha
+
+
+def _champion_score(client, model_name: str, metric: str) -> tuple[str | None, float | None]:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None, None
+    score = client.get_run(version.run_id).data.metrics.get(metric)
+    return version.version, score
+
+
+def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        scored = frame.assign(**{f"pred_{t}": oof[:, i] for i, t in enumerate(tasks)})
+        for task in tasks:
+            fig = plots.confusion_matrix_figure(scored[task], scored[f"pred_{task}"], LABELS[task],
+                                                f"{task}: out-of-fold (train CV)")
+            mlflow.log_figure(fig, f"plots/cv_confusion_{task}.png")
+            plots.close(fig)
+            report = classification_report(scored[task], scored[f"pred_{task}"], labels=list(LABELS[task]),
+                                           output_dict=True, zero_division=0)
+            mlflow.log_dict(report, f"reports/cv_classification_report_{task}.json")
+        per_target = pd.DataFrame([
+            {"target": t, "n": len(g), **metrics.all_scores(g, tasks)} for t, g in scored.groupby("target")])
+        per_target.to_csv(tmp / "cv_per_target.csv", index=False)
+        fold_table.to_csv(tmp / "cv_folds.csv", index_label="fold")
+        mlflow.log_artifact(str(tmp / "cv_per_target.csv"), "reports")
+        mlflow.log_artifact(str(tmp / "cv_folds.csv"), "reports")
+
+
+def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=None) -> TrainResult:
+    """Cross-validate each configuration, refit the best on all of train, log, register, promote."""
+    import mlflow
+    from mlflow.models import infer_signature
+    from mlflow.tracking import MlflowClient
+
+    from stancelab.progress import Progress
+
+    uri = tracking.setup(tracking_uri)
+    tasks = list(config.tasks)
+    ds_cfg = config.dataset
+    frame = datasets.load(ds_cfg.name, ds_cfg.train_split, ds_cfg.data_dir, tasks)
+    report: datasets.DataReport = frame.attrs["report"]
+    splits = cv_splits(frame, config.cv.folds, config.seed)
+    configurations = config.configurations()
+    select = config.cv.select_by
+    if select not in metrics.all_scores(frame.assign(pred_stance="none", pred_sentiment="neutral").head(1), tasks):
+        from stancelab.errors import UserError
+
+        raise UserError(f"cv.select_by '{select}' needs a task this experiment does not train")
+
+    experiment_id = tracking.ensure_experiment(config.experiment)
+    client = MlflowClient()
+    dataset_label = Path(ds_cfg.name).stem if ds_cfg.name.endswith(".csv") else ds_cfg.name
+    base_tags = {"dataset": dataset_label, "split": ds_cfg.train_split, "tasks": ",".join(tasks),
+                 "seed": str(config.seed), **tracking.git_info()}
+    progress = progress or Progress(quiet=True)
+    results: list[ConfigResult] = []
+    oofs: list[np.ndarray] = []
+    folds: list[pd.DataFrame] = []
+    with mlflow.start_run(run_name=f"{dataset_label}: {len(configurations)} configuration(s)",
+                          tags={**base_tags, "role": "sweep"}) as parent:
+        sha = _log_dataset(mlflow, frame, dataset_label, ds_cfg.train_split, "training")
+        mlflow.log_dict(config_to_dict(config), "config.json")
+        mlflow.set_tags({"dataset_sha256": sha, "data_rows": str(len(frame)),
+                         "data_exact_duplicates": str(report.exact_duplicates),
+                         "data_conflicting_duplicates": str(report.conflicting_duplicates)})
+        mlflow.log_params({"cv.folds": config.cv.folds, "cv.select_by": select, "n_configurations": len(configurations)})
+        task_bar = progress.add_task("cross-validating", total=len(configurations) * config.cv.folds)
+        for overrides, model_cfg in configurations:
+            name = config_name(overrides)
+            pipeline = build_pipeline(model_cfg, tasks, config.seed)
+            with mlflow.start_run(run_name=name, nested=True,
+                                  tags={**base_tags, "role": "configuration",
+                                        "model_family": model_cfg.classifier.kind,
+                                        "target_mode": model_cfg.target_mode}) as child:
+                mlflow.log_params(flat_params(model_cfg))
+                start = time.perf_counter()
+                oof, fold_table = cross_validate(pipeline, frame, tasks, splits, config.n_jobs,
+                                                 on_fold=lambda: progress.advance(task_bar))
+                seconds = time.perf_counter() - start
+                mean, std = fold_table.mean().to_dict(), fold_table.std(ddof=1).fillna(0).to_dict()
+                mlflow.log_metrics({f"cv_{k}": v for k, v in mean.items()})
+                mlflow.log_metrics({f"cv_{k}_std": v for k, v in std.items()})
+                mlflow.log_metric("cv_seconds", seconds)
+                results.append(ConfigResult(name, overrides, child.info.run_id, mean, std, seconds))
+                oofs.append(oof)
+                folds.append(fold_table)
+        best_index = int(np.argmax([r.cv_mean[select] for r in results]))  # first best on ties
+        best = results[best_index]
+        best_cfg = configurations[best_index][1]
+        progress.remove_task(task_bar)
+
+        refit_bar = progress.add_task("refitting the best configuration on all of train", total=1)
+        start = time.perf_counter()
+        X, Y = model_input(frame), frame[tasks].astype(object)
+        model = build_pipeline(best_cfg, tasks, config.seed).fit(X, Y)
+        fit_seconds = time.perf_counter() - start
+        progress.advance(refit_bar)
+        progress.remove_task(refit_bar)
+
+        mlflow.log_params({f"best.{k}": v for k, v in flat_params(best_cfg).items()})
+        mlflow.set_tags({"best_configuration": best.name, "best_run_id": best.run_id,
+                         "model_family": best_cfg.classifier.kind, "target_mode": best_cfg.target_mode})
+        mlflow.log_metrics({f"cv_{k}": v for k, v in best.cv_mean.items()})
+        mlflow.log_metrics({f"cv_{k}_std": v for k, v in best.cv_std.items()})
+        mlflow.log_metric("fit_seconds", fit_seconds)
+        mlflow.log_metric("vocabulary_size", _vocabulary_size(model))
+        _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index])
+        mlflow.log_table(pd.DataFrame([{"configuration": r.name, **{f"cv_{k}": v for k, v in r.cv_mean.items()},
+                                        "cv_seconds": r.fit_seconds} for r in results]),
+                         "reports/cv_configurations.json")
+
+        example = X.head(3)
+        signature = infer_signature(example, pd.DataFrame(model.predict(example), columns=tasks))
+        target_map = datasets.target_names(ds_cfg.name, frame)
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            serialization_format="skops",
+            skops_trusted_types=TRUSTED_TYPES,
+            signature=signature,
+            input_example=example,
+            registered_model_name=config.model_name,
+            pip_requirements=pip_requirements(),
+            metadata={"tasks": tasks, "targets": target_map, "dataset": dataset_label,
+                      "train_sha256": sha, "select_by": select, "cv_score": best.cv_mean[select]},
+        )
+        version = str(info.registered_model_version)
+        previous, previous_score = _champion_score(client, config.model_name, f"cv_{select}")
+        promote = previous is None or previous_score is None or best.cv_mean[select] > previous_score
+        client.set_model_version_tag(config.model_name, version, f"cv_{select}", f"{best.cv_mean[select]:.4f}")
+        client.set_model_version_tag(config.model_name, version, "dataset", dataset_label)
+        if promote:
+            client.set_registered_model_alias(config.model_name, CHAMPION, version)
+        mlflow.set_tag("champion", str(promote).lower())
+        mlflow.log_dict({"data_report": report.as_dict()}, "reports/data_report.json")
+
+    return TrainResult(
+        experiment_id=experiment_id,
+        parent_run_id=parent.info.run_id,
+        best=best,
+        configurations=results,
+        model_uri=f"models:/{config.model_name}/{version}",
+        registered_model=config.model_name,
+        model_version=version,
+        champion=promote,
+        previous_champion=previous,
+        data_warnings=list(report.warnings),
+    )
+
+
+def pip_requirements() -> list[str]:
+    """Pinned runtime requirements of a logged model (skips MLflow's slow import-capturing inference).
+    The project itself (``pip install`` of this repository) provides the model's own classes."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "skops", "numpy", "scipy", "pandas")]
+
+
+def _vocabulary_size(model) -> int:
+    from features import vocabulary_size
+    from stancelab.estimators import TargetRouter
+
+    total = 0
+    for estimator in model.named_steps["joint"].estimators_:
+        members = estimator.estimators_.values() if isinstance(estimator, TargetRouter) else [estimator]
+        for member in members:
+            if not isinstance(member, str):
+                total += vocabulary_size(member.named_steps["features"])
+    return total
+
+
+def results_table(result: TrainResult, select_by: str) -> list[dict[str, Any]]:
+    rows = []
+    for r in sorted(result.configurations, key=lambda r: -r.cv_mean[select_by]):
+        rows.append({"configuration": r.name, **{k: f"{v:.3f} ± {r.cv_std[k]:.3f}" for k, v in r.cv_mean.items()},
+                     "seconds": f"{r.fit_seconds:.1f}", "best": "*" if r is result.best else ""})
+    return rows
+
+
+def summary_json(result: TrainResult) -> str:
+    return json.dumps({"parent_run_id": result.parent_run_id, "model_uri": result.model_uri,
+                       "champion": result.champion, "best": result.best.name,
+                       "cv": result.best.cv_mean}, indent=2)
