@@ -1,0 +1,98 @@
+"""Evaluate a model once on a split, with bootstrap 95% intervals.
+
+    python evaluate.py EXPERIMENT.yaml --split test --json OUT.json     # the experiment's champion
+    python evaluate.py --model models:/mawqif-stance/3 --data mawqif:test --json OUT.json
+
+The JSON holds n, f_avg (SemEval-2016), f_avg_target_mean (StanceEval 2024), stance and sentiment
+macro-F1 and accuracy, each as {value, ci_low, ci_high}, plus per-target and per-actor breakdowns.
+An evaluation run is logged to MLflow with confusion matrices and a CSV of errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+METRIC_KEYS = ("f_avg", "f_avg_target_mean", "stance_macro_f1", "stance_accuracy",
+               "sentiment_macro_f1", "sentiment_accuracy")
+
+
+def write_json(result: dict, path: Path) -> None:
+    """Atomic write: the file appears complete or not at all."""
+    from stancelab.errors import UserError
+
+    if not path.parent.resolve().is_dir():
+        raise UserError(f"{path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(result, handle, ensure_ascii=False, indent=2)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from stancelab.console import run_cli
+
+    parser = argparse.ArgumentParser(prog="evaluate.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("experiment", nargs="?", help="experiment YAML: evaluates its registered champion")
+    parser.add_argument("--split", help="split to evaluate (default: the experiment's test split)")
+    parser.add_argument("--model", help="model URI (models:/name@alias, models:/name/version, runs:/id/model)")
+    parser.add_argument("--data", help="NAME:SPLIT, e.g. mawqif:test, or PATH.csv:SPLIT for a schema CSV")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--bootstrap", type=int, help="bootstrap resamples (default: the experiment's, or 1000)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    parser.add_argument("--no-log", action="store_true", help="do not log an evaluation run to MLflow")
+    parser.add_argument("--allow-unsafe-pickle", action="store_true",
+                        help="load a pickle-format model: this runs any code inside it; only for models you trust")
+    args = parser.parse_args(argv)
+
+    def body():
+        from stancelab.config import load_config
+        from stancelab.console import print_table
+        from stancelab.errors import UserError
+        from stancelab.evaluation import evaluate
+
+        experiment, data_dir, seed, resamples = None, None, 0, 1000
+        model_uri, dataset, split = args.model, None, args.split
+        if args.experiment:
+            config = load_config(args.experiment, args.overrides)
+            experiment, data_dir, seed, resamples = (config.experiment, config.dataset.data_dir, config.seed,
+                                                     config.bootstrap)
+            model_uri = model_uri or f"models:/{config.model_name}@champion"
+            dataset, split = config.dataset.name, split or config.dataset.test_split
+        if args.data:
+            name, sep, data_split = args.data.rpartition(":")
+            if not sep or not name or not data_split:
+                raise UserError(f"--data '{args.data}': expected NAME:SPLIT, e.g. mawqif:test")
+            dataset, split = name, data_split
+        if dataset is None or model_uri is None:
+            raise UserError("give an experiment YAML, or --model URI with --data NAME:SPLIT")
+        result = evaluate(model_uri, dataset, split, data_dir=data_dir, tracking_uri=args.tracking_uri,
+                          experiment=experiment, n_resamples=args.bootstrap if args.bootstrap is not None else resamples,
+                          seed=seed, log=not args.no_log, allow_unsafe=args.allow_unsafe_pickle)
+        if args.json:
+            write_json(result, args.json)
+        for warning in result["warnings"]:
+            print(f"warning: {warning}", file=sys.stderr)
+        rows = [{"metric": k, "value": f"{result[k]['value']:.4f}",
+                 "95% CI": f"[{result[k]['ci_low']:.4f}, {result[k]['ci_high']:.4f}]"}
+                for k in METRIC_KEYS if k in result]
+        print_table(rows, title=f"{result['model_uri']} on {dataset}:{split} (n={result['n']})")
+        if args.json:
+            print(f"wrote {args.json}")
+        return 0
+
+    return run_cli(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Shared fixtures. Public benchmarks are read from ../shared/datasets (never copied into the repo);
+MLflow always points at a temporary SQLite store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("STANCE_DATA_DIR", REPO.parent / "shared" / "datasets"))
+
+
+@pytest.fixture(scope="session")
+def shared_datasets() -> Path:
+    if not (SHARED / "mawqif" / "train.csv").is_file():
+        message = f"public benchmarks not found at {SHARED} (set STANCE_DATA_DIR)"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI always has ../shared: a missing copy is a failure, not a skip
+        pytest.skip(message)
+    return SHARED
+
+
+@pytest.fixture
+def tracking_uri(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """One small training run of the default experiment into a temporary store (shared by tests)."""
+    from stancelab.config import load_config
+    from stancelab.training import train
+
+    folder = tmp_path_factory.mktemp("store")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    config = load_config(REPO / "experiments" / "default.yaml",
+                         ["cv.folds=3", "n_jobs=1", "grid={model.classifier.C: [1.0, 10.0]}"])
+    result = train(config, uri)
+    return {"uri": uri, "config": config, "result": result}
+
+
+def run_cli(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
+    """Run one of the project's CLIs in a subprocess, as a user would."""
+    args = [str(a) for a in args]
+    if args and args[0].endswith(".py"):
+        args[0] = str(REPO / args[0])
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd or REPO,
+                          env={**os.environ, **(env or {})}, timeout=600)

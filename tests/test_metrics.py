@@ -1,0 +1,73 @@
+"""Known-answer tests: the official scorers' definitions on hand-computed examples."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stancelab import metrics
+
+# 10 tweets over two targets. Hand-computed below.
+GOLD = ["favor", "favor", "favor", "against", "against", "none", "favor", "against", "against", "none"]
+PRED = ["favor", "against", "favor", "against", "none", "favor", "favor", "favor", "against", "none"]
+TARGET = ["A"] * 6 + ["B"] * 4
+
+
+def test_f_avg_pooled_semeval():
+    # favor: tp=3 (rows 0,2,6), guessed=5 (0,2,5,6,7), gold=4 -> P=3/5, R=3/4, F=2/3
+    # against: tp=2 (rows 3,8), guessed=3 (1,3,8), gold=4 -> P=2/3, R=1/2, F=4/7
+    assert metrics.f_avg(GOLD, PRED) == pytest.approx((2 / 3 + 4 / 7) / 2)
+
+
+def test_f_avg_target_mean_stanceeval():
+    # target A: favor tp=2 guessed=3 gold=3 -> F=2/3; against tp=1 guessed=2 gold=2 -> F=1/2; F_avg=7/12
+    # target B: favor tp=1 guessed=2 gold=1 -> F=2/3; against tp=1 guessed=1 gold=2 -> F=2/3; F_avg=2/3
+    assert metrics.f_avg_target_mean(GOLD, PRED, TARGET) == pytest.approx((7 / 12 + 2 / 3) / 2)
+
+
+def test_class_never_guessed_or_never_gold_scores_zero_like_eval_pl():
+    assert metrics.f_avg(["favor", "favor"], ["none", "none"]) == 0.0
+    assert metrics.f_avg(["none", "none"], ["none", "none"]) == 0.0
+    # perfect favor, no against anywhere: against contributes 0, as in eval.pl
+    assert metrics.f_avg(["favor", "none"], ["favor", "none"]) == pytest.approx(0.5)
+
+
+def test_none_only_counts_as_errors():
+    # swapping none <-> none predictions does not change F_avg; mislabelling none as favor does
+    assert metrics.f_avg(["favor", "none"], ["favor", "none"]) == metrics.f_avg(["favor", "none"], ["favor", "none"])
+    assert metrics.f_avg(["favor", "none"], ["favor", "favor"]) < metrics.f_avg(["favor", "none"], ["favor", "none"])
+
+
+def test_macro_f1_and_accuracy_match_scikit_learn():
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels = ["favor", "against", "none"]
+    assert metrics.macro_f1(GOLD, PRED, labels) == pytest.approx(f1_score(GOLD, PRED, labels=labels, average="macro"))
+    assert metrics.accuracy(GOLD, PRED) == pytest.approx(accuracy_score(GOLD, PRED)) == pytest.approx(0.6)
+
+
+def test_f_avg_matches_scikit_learn_two_label_macro():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    gold = rng.choice(["favor", "against", "none"], 300)
+    pred = rng.choice(["favor", "against", "none"], 300)
+    expected = f1_score(gold, pred, labels=["favor", "against"], average="macro")
+    assert metrics.f_avg(gold, pred) == pytest.approx(expected)
+
+
+def test_bootstrap_interval_contains_point_and_is_reproducible():
+    rng = np.random.default_rng(1)
+    n = 400
+    gold = rng.choice(["favor", "against", "none"], n)
+    pred = np.where(rng.random(n) < 0.7, gold, rng.choice(["favor", "against", "none"], n))
+    frame = pd.DataFrame({"stance": gold, "pred_stance": pred, "target": rng.choice(["A", "B"], n),
+                          "sentiment": gold, "pred_sentiment": gold})
+    frame["sentiment"] = frame["sentiment"].map({"favor": "positive", "against": "negative", "none": "neutral"})
+    frame["pred_sentiment"] = frame["sentiment"]
+    a = metrics.scores_with_intervals(frame, n_resamples=200, seed=5)
+    b = metrics.scores_with_intervals(frame, n_resamples=200, seed=5)
+    assert a == b
+    for key, entry in a.items():
+        assert entry["ci_low"] <= entry["value"] <= entry["ci_high"], key
+    assert a["sentiment_accuracy"] == {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0}
+    assert 0.02 < a["f_avg"]["ci_high"] - a["f_avg"]["ci_low"] < 0.25

@@ -1,0 +1,49 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from features.normalize import NormalizeSteps, TextNormalizer, normalize_text
+
+
+def test_arabic_steps_known_answers():
+    assert normalize_text("مُحَمَّدٌ") == "محمد"                       # harakat
+    assert normalize_text("الرحمٰن") == "الرحمن"                         # superscript alef U+0670
+    assert normalize_text("جميـــــل") == "جميل"                        # tatweel
+    assert normalize_text("أحمد إبراهيم آمن ٱلله") == "احمد ابراهيم امن الله"  # alef variants
+    assert normalize_text("مستشفى") == "مستشفي"                          # alef maqsura -> yeh
+    assert normalize_text("مدرسة") == "مدرسه"                            # teh marbuta -> heh
+    assert normalize_text("رائعععععع") == "رائعع"                        # elongation -> two letters
+    assert normalize_text("عام ٢٠٢٠ و۱۹") == "عام 2020 و19"              # Arabic-Indic and Persian digits
+
+
+def test_social_media_tokens():
+    text = "@user قال https://t.co/abc #وقف_اطلاق_النار الآن www.example.com"
+    assert normalize_text(text) == "قال وقف اطلاق النار الان"
+
+
+def test_english_lowercase_and_repeats():
+    assert normalize_text("Ceasefire NOW!!! Soooo good") == "ceasefire now!!! soo good"  # only letters are de-elongated
+
+
+def test_each_step_can_be_switched_off():
+    off = NormalizeSteps(diacritics=False, alef=False, teh_marbuta=False, lowercase=False)
+    assert normalize_text("أَهلاً بالمدرسة Hello", off) == "أَهلاً بالمدرسة Hello"
+    assert normalize_text("مُؤتمر", NormalizeSteps(hamza=True)) == "مءتمر"
+
+
+def test_transformer_only_touches_text_column():
+    import pandas as pd
+
+    frame = pd.DataFrame({"text": ["أَهلاً"], "target": ["Covid Vaccine"], "actor": ["Lavrov"]})
+    out = TextNormalizer().fit_transform(frame)
+    assert out.loc[0, "text"] == "اهلا"
+    assert out.loc[0, "target"] == "Covid Vaccine" and out.loc[0, "actor"] == "Lavrov"
+    assert frame.loc[0, "text"] == "أَهلاً"  # input not modified
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_total_deterministic_and_idempotent(text):
+    once = normalize_text(text)
+    assert isinstance(once, str)
+    assert normalize_text(text) == once
+    assert normalize_text(once) == once
