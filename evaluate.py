@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 METRIC_KEYS = ("f_avg", "f_avg_target_mean", "stance_macro_f1", "stance_accuracy",
@@ -22,19 +20,10 @@ METRIC_KEYS = ("f_avg", "f_avg_target_mean", "stance_macro_f1", "stance_accuracy
 
 
 def write_json(result: dict, path: Path) -> None:
-    """Atomic write: the file appears complete or not at all."""
-    from stancelab.errors import UserError
+    from stancelab.files import atomic_output
 
-    if not path.parent.resolve().is_dir():
-        raise UserError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(result, handle, ensure_ascii=False, indent=2)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_output(path) as handle:
+        json.dump(result, handle, ensure_ascii=False, indent=2)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,12 +21,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from stancelab.errors import UserError
+from stancelab.files import atomic_output
 from stancelab.prediction import Predictor, default_model_uri, load
 
 __all__ = ["load", "Predictor", "default_model_uri", "read_records", "write_results", "main"]
@@ -82,23 +81,15 @@ def write_results(results: list[dict], path: Path | None, tasks: list[str], extr
     suffix = path.suffix.lower()
     if suffix not in (".jsonl", ".csv"):
         raise UserError(f"{path}: unsupported output type '{suffix}'; use .jsonl or .csv")
-    if not path.parent.resolve().is_dir():
-        raise UserError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            if suffix == ".jsonl":
-                for result, extra in zip(results, extras):
-                    handle.write(json.dumps({**extra, **result}, ensure_ascii=False) + "\n")
-            else:
-                rows = [_csv_row(r, tasks, e) for r, e in zip(results, extras)]
-                writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["text", "target", "actor"])
-                writer.writeheader()
-                writer.writerows(rows)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_output(path, newline="") as handle:
+        if suffix == ".jsonl":
+            for result, extra in zip(results, extras):
+                handle.write(json.dumps({**extra, **result}, ensure_ascii=False) + "\n")
+        else:
+            rows = [_csv_row(r, tasks, e) for r, e in zip(results, extras)]
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["text", "target", "actor"])
+            writer.writeheader()
+            writer.writerows(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError("give either a quote (with --target) or --input FILE")
         if args.quote is not None and not args.target:
             raise UserError("a quote needs --target (a target id or name)")
+        if args.output is not None and args.output.suffix.lower() not in (".jsonl", ".csv"):
+            raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
         if args.input is not None:
             records, lines = read_records(args.input)
             source = str(args.input)

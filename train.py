@@ -8,6 +8,7 @@ it when it beats the current champion on cross-validation. The logic is in stanc
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         status = ("is now the champion" if result.champion
                   else f"did not beat the champion (v{result.previous_champion}) on cv_{config.cv.select_by}")
         print(f"registered {result.registered_model} v{result.model_version} ({result.best.name}); it {status}.")
-        print(f"evaluate it: python evaluate.py {args.experiment} --split {config.dataset.test_split} --json results.json")
+        experiment = os.path.relpath(args.experiment) if not os.path.relpath(args.experiment).startswith("..") else args.experiment
+        print(f"evaluate it once on the test split: python evaluate.py {experiment} --json results.json")
         print(f"browse the runs: {tracking.ui_command(tracking.tracking_uri(args.tracking_uri))}")
         return 0
 

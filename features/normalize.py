@@ -91,42 +91,19 @@ def normalize_text(text: str, steps: NormalizeSteps = NormalizeSteps()) -> str:
 class TextNormalizer(TransformerMixin, BaseEstimator):
     """Normalise the ``text`` column of a DataFrame (other columns pass through unchanged).
 
-    Parameters are the step switches of :class:`NormalizeSteps`, so they show up in
-    ``get_params`` and in grid searches as ``normalize__diacritics`` and so on.
+    ``steps`` maps step names of :class:`NormalizeSteps` to on/off; steps it omits keep their
+    defaults, which live in :class:`NormalizeSteps` only.
     """
 
-    def __init__(
-        self,
-        urls=True,
-        mentions=True,
-        hashtags=True,
-        diacritics=True,
-        tatweel=True,
-        alef=True,
-        alef_maqsura=True,
-        teh_marbuta=True,
-        hamza=False,
-        repeats=True,
-        digits=True,
-        lowercase=True,
-        column="text",
-    ):
-        self.urls = urls
-        self.mentions = mentions
-        self.hashtags = hashtags
-        self.diacritics = diacritics
-        self.tatweel = tatweel
-        self.alef = alef
-        self.alef_maqsura = alef_maqsura
-        self.teh_marbuta = teh_marbuta
-        self.hamza = hamza
-        self.repeats = repeats
-        self.digits = digits
-        self.lowercase = lowercase
+    def __init__(self, steps=None, column="text"):
+        self.steps = steps
         self.column = column
 
     def _steps(self) -> NormalizeSteps:
-        return NormalizeSteps(**{name: bool(getattr(self, name)) for name in NormalizeSteps.names()})
+        unknown = set(self.steps or {}) - set(NormalizeSteps.names())
+        if unknown:
+            raise ValueError(f"unknown normalisation step(s) {sorted(unknown)}; known: {NormalizeSteps.names()}")
+        return NormalizeSteps(**{name: bool(value) for name, value in (self.steps or {}).items()})
 
     def fit(self, X, y=None):
         return self

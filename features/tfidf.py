@@ -45,11 +45,12 @@ class CompactTfidfVectorizer(TfidfVectorizer):
 WORD_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
 
-def word_vectorizer(ngram_range=(1, 2), min_df=1, max_df=1.0, max_features=None, sublinear_tf=True,
-                    binary=False) -> TfidfVectorizer:
+def vectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, max_df=1.0, max_features=None,
+               sublinear_tf=True, binary=False) -> TfidfVectorizer:
+    """A TF-IDF block on normalised text: words (``analyzer="word"``) or characters (``char_wb``/``char``)."""
     return CompactTfidfVectorizer(
-        analyzer="word",
-        token_pattern=WORD_TOKEN_PATTERN,
+        analyzer=analyzer,
+        token_pattern=WORD_TOKEN_PATTERN if analyzer == "word" else None,
         ngram_range=tuple(ngram_range),
         min_df=min_df,
         max_df=max_df,
@@ -61,30 +62,15 @@ def word_vectorizer(ngram_range=(1, 2), min_df=1, max_df=1.0, max_features=None,
     )
 
 
-def char_vectorizer(ngram_range=(2, 5), min_df=1, max_df=1.0, max_features=None, sublinear_tf=True,
-                    binary=False, analyzer="char_wb") -> TfidfVectorizer:
-    return CompactTfidfVectorizer(
-        analyzer=analyzer,
-        ngram_range=tuple(ngram_range),
-        min_df=min_df,
-        max_df=max_df,
-        max_features=max_features,
-        sublinear_tf=sublinear_tf,
-        binary=binary,
-        lowercase=False,
-        dtype=np.float32,
-    )
-
-
 def build_features(word: dict[str, Any] | None, char: dict[str, Any] | None, *, use_target: bool,
                    use_actor: bool) -> ColumnTransformer:
     """One ColumnTransformer: word and/or character TF-IDF on ``text``, optional one-hot ``target``
     and ``actor`` indicators. Unknown targets/actors at prediction time encode as all zeros."""
     blocks = []
     if word is not None:
-        blocks.append(("word", word_vectorizer(**word), "text"))
+        blocks.append(("word", vectorizer("word", **word), "text"))
     if char is not None:
-        blocks.append(("char", char_vectorizer(**char), "text"))
+        blocks.append(("char", vectorizer(**char), "text"))
     if not blocks:
         raise ValueError("at least one of the word or char TF-IDF blocks must be configured")
     if use_target:

@@ -8,11 +8,14 @@ validation, so they go through exactly the same checks.
 from __future__ import annotations
 
 import itertools
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+
+from features.normalize import NormalizeSteps
 
 from stancelab.errors import UserError
 
@@ -21,19 +24,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class NormalizeConfig(Strict):
-    urls: bool = True
-    mentions: bool = True
-    hashtags: bool = True
-    diacritics: bool = True
-    tatweel: bool = True
-    alef: bool = True
-    alef_maqsura: bool = True
-    teh_marbuta: bool = True
-    hamza: bool = False
-    repeats: bool = True
-    digits: bool = True
-    lowercase: bool = True
+# The normalisation switches and their defaults come from features.normalize.NormalizeSteps.
+NormalizeConfig = create_model(
+    "NormalizeConfig", __base__=Strict,
+    **{f.name: (bool, f.default) for f in dataclass_fields(NormalizeSteps)},
+)
 
 
 class TfidfConfig(Strict):

@@ -76,6 +76,6 @@ def build_pipeline(cfg: ModelConfig, tasks=("stance", "sentiment"), seed: int = 
     if "sentiment" in tasks:
         sentiment = _text_model(cfg, cfg.sentiment_classifier or cfg.classifier, seed, use_target=False)
     return Pipeline([
-        ("normalize", TextNormalizer(**cfg.normalize.model_dump())),
+        ("normalize", TextNormalizer(steps=cfg.normalize.model_dump())),
         ("joint", JointClassifier(stance=stance, sentiment=sentiment)),
     ])

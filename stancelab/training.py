@@ -307,14 +307,11 @@ def _vocabulary_size(model) -> int:
 
 
 def results_table(result: TrainResult, select_by: str) -> list[dict[str, Any]]:
+    """One short row per configuration, best first: the selection metric ± sd and the headline scores."""
+    keys = list(dict.fromkeys([select_by, "f_avg", "stance_macro_f1", "sentiment_macro_f1"]))
     rows = []
     for r in sorted(result.configurations, key=lambda r: -r.cv_mean[select_by]):
-        rows.append({"configuration": r.name, **{k: f"{v:.3f} ± {r.cv_std[k]:.3f}" for k, v in r.cv_mean.items()},
+        rows.append({"configuration": r.name,
+                     **{f"cv_{k}": f"{r.cv_mean[k]:.3f} ± {r.cv_std[k]:.3f}" for k in keys if k in r.cv_mean},
                      "seconds": f"{r.fit_seconds:.1f}", "best": "*" if r is result.best else ""})
     return rows
-
-
-def summary_json(result: TrainResult) -> str:
-    return json.dumps({"parent_run_id": result.parent_run_id, "model_uri": result.model_uri,
-                       "champion": result.champion, "best": result.best.name,
-                       "cv": result.best.cv_mean}, indent=2)

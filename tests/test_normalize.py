@@ -38,6 +38,7 @@ def test_transformer_only_touches_text_column():
     assert out.loc[0, "text"] == "اهلا"
     assert out.loc[0, "target"] == "Covid Vaccine" and out.loc[0, "actor"] == "Lavrov"
     assert frame.loc[0, "text"] == "أَهلاً"  # input not modified
+    assert TextNormalizer(steps={"diacritics": False}).transform(frame).loc[0, "text"] == "اَهلاً"
 
 
 @settings(max_examples=300, deadline=None)
