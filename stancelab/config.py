@@ -112,6 +112,12 @@ class ExperimentConfig(Strict):
         return tuple(dict.fromkeys(value))
 
     @model_validator(mode="after")
+    def _select_by_a_trained_task(self):
+        if self.cv.select_by.startswith("sentiment") and "sentiment" not in self.tasks:
+            raise ValueError(f"cv.select_by '{self.cv.select_by}' needs the sentiment task")
+        return self
+
+    @model_validator(mode="after")
     def _grid_keys_are_model_keys(self):
         for key, values in self.grid.items():
             if not key.startswith("model."):

@@ -33,7 +33,7 @@ import pandas as pd
 
 from features.normalize import normalize_text
 from stancelab.errors import UserError, located
-from stancelab.labels import LABELS, OPTIONAL_COLUMNS
+from stancelab.labels import LABELS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EMBEDDED_CORPUS = REPO_ROOT / "data" / "corpus.csv"

@@ -6,7 +6,3 @@ POSITIVE, NEGATIVE, NEUTRAL = "positive", "negative", "neutral"
 STANCE_LABELS = (FAVOR, AGAINST, NONE)
 SENTIMENT_LABELS = (POSITIVE, NEGATIVE, NEUTRAL)
 LABELS = {"stance": STANCE_LABELS, "sentiment": SENTIMENT_LABELS}
-TASKS = ("stance", "sentiment")
-
-COLUMNS = ("id", "text", "actor", "target", "stance", "sentiment", "source")
-OPTIONAL_COLUMNS = ("lang", "split")

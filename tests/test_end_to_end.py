@@ -36,7 +36,7 @@ def test_training_logs_runs_metrics_lineage_and_champion(trained):
     best = max(result.configurations, key=lambda r: r.cv_mean["f_avg_target_mean"])
     assert result.best is best
     # the logged model carries a signature with the three input columns
-    info = mlflow.models.get_model_info(f"models:/idlib-stance@champion")
+    info = mlflow.models.get_model_info("models:/idlib-stance@champion")
     assert [c.name for c in info.signature.inputs.inputs] == ["text", "target", "actor"]
     assert [c.name for c in info.signature.outputs.inputs] == ["stance", "sentiment"]
 
@@ -202,3 +202,28 @@ def test_tampered_or_pickled_model_is_refused(trained, tmp_path):
     (model_dir / "MLmodel").write_text(mlmodel.replace("serialization_format: skops", "serialization_format: cloudpickle"))
     with pytest.raises(UserError, match="allow-unsafe-pickle"):
         load_pipeline(model_dir)
+
+
+def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
+    """A user's own schema CSV (no sentiment column) trains, registers and predicts stance alone."""
+    import pandas as pd
+
+    import predict
+    from stancelab.config import load_config
+    from stancelab.training import train
+
+    corpus = pd.read_csv(REPO / "data" / "corpus.csv", keep_default_na=False)
+    english = corpus[corpus["lang"] == "en"].drop(columns=["sentiment"])
+    path = tmp_path / "mine.csv"
+    english.to_csv(path, index=False)
+    experiment = tmp_path / "mine.yaml"
+    experiment.write_text(f"experiment: mine\nmodel_name: mine-stance\ndataset: {{name: {path}}}\n"
+                          "tasks: [stance]\ncv: {folds: 3}\nn_jobs: 1\nmodel: {char: null}\n", encoding="utf-8")
+    result = train(load_config(experiment), tracking_uri)
+    assert result.champion and set(result.best.cv_mean) == {"f_avg", "f_avg_target_mean", "stance_macro_f1",
+                                                            "stance_accuracy"}
+    model = predict.load("models:/mine-stance@champion", tracking_uri)
+    [out] = model.predict([{"text": "NATO allies must back Turkey", "target": "nato_support_turkey"}])
+    assert out["stance"] in {"favor", "against", "none"} and "sentiment" not in out
+    with pytest.raises(UserError, match="needs the sentiment task"):
+        load_config(experiment, ["cv.select_by=sentiment_macro_f1"])
