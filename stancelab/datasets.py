@@ -162,7 +162,7 @@ def validate(frame: pd.DataFrame, path: Path | str, tasks=("stance", "sentiment"
         report.warnings.append(
             f"{path}: {report.exact_duplicates} duplicate text(s) for the same target"
             + (f", {report.conflicting_duplicates} of them with conflicting labels" if report.conflicting_duplicates else "")
-            + "; duplicates are kept in the same cross-validation fold")
+            + " (normalised text; cross-validation keeps them in one fold)")
     return report
 
 

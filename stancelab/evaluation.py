@@ -47,6 +47,16 @@ def _model_version(model_uri: str):
     return None
 
 
+def _logged_model_id(version) -> str | None:
+    """The MLflow 3 logged-model id behind a registry version (its source is ``models:/<id>``)."""
+    if version is None:
+        return None
+    if getattr(version, "model_id", None):
+        return version.model_id
+    source = version.source or ""
+    return source.removeprefix("models:/") if source.startswith("models:/m-") else None
+
+
 def evaluate(model_uri: str | None, dataset: str, split: str, *, data_dir=None, tracking_uri: str | None = None,
              experiment: str | None = None, n_resamples: int = 1000, seed: int = 0, log: bool = True,
              allow_unsafe: bool = False) -> dict:
@@ -99,7 +109,7 @@ def _log(mlflow, result, scored, frame, tasks, predictor, version, experiment) -
     if version is not None:
         tags.update({"registered_model": version.name, "model_version": str(version.version),
                      "source_run_id": version.run_id or ""})
-    model_id = getattr(version, "model_id", None) if version is not None else None
+    model_id = _logged_model_id(version)
     with mlflow.start_run(run_name=f"evaluate {model_label} on {tags['dataset']}:{split}", tags=tags) as run:
         sha = datasets.digest(frame)
         ds = mlflow.data.from_pandas(frame[list(datasets.SCHEMA)].astype(object),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import pandas as pd
 
 from stancelab.labels import AGAINST, FAVOR, SENTIMENT_LABELS, STANCE_LABELS
 
@@ -83,22 +84,42 @@ def all_scores(frame, tasks: Sequence[str] = ("stance", "sentiment")) -> dict[st
     return scores
 
 
+def _resampling_units(frame, strata: str | None, clusters: str | None) -> list[list[np.ndarray]]:
+    """Groups of clusters to resample from: per stratum, each cluster as an array of its row positions.
+
+    Clusters (rows sharing a text) are resampled whole, since they are not independent. When a
+    cluster spans several strata (the embedded corpus labels each sentence for every target),
+    clusters are resampled across strata; each resample then still has every stratum's size
+    whenever each cluster holds one row per stratum.
+    """
+    cluster_ids = frame[clusters].to_numpy() if clusters is not None and clusters in frame else np.arange(len(frame))
+    strata_ids = frame[strata].to_numpy() if strata is not None and strata in frame else np.zeros(len(frame))
+    crossing = pd.DataFrame({"c": cluster_ids, "s": strata_ids}).groupby("c")["s"].nunique().gt(1).any()
+    if crossing:
+        strata_ids = np.zeros(len(frame))
+    units = []
+    for stratum in pd.unique(strata_ids):
+        rows = np.flatnonzero(strata_ids == stratum)
+        by_cluster = pd.Series(rows).groupby(cluster_ids[rows], sort=False).apply(lambda r: r.to_numpy())
+        units.append(list(by_cluster))
+    return units
+
+
 def bootstrap_intervals(frame, score_fn: Callable[[object], dict[str, float]], *, n_resamples: int = 1000,
-                        seed: int = 0, strata: str | None = "target", level: float = 0.95
-                        ) -> dict[str, tuple[float, float]]:
+                        seed: int = 0, strata: str | None = "target", clusters: str | None = "text",
+                        level: float = 0.95) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap intervals for every score ``score_fn(frame)`` returns.
 
-    Rows are resampled with replacement within each stratum (default: each target), so every
-    resample keeps the targets' sizes and per-target metrics stay defined.
+    Clusters of rows with the same text are resampled with replacement within each stratum
+    (default: each target), so resamples keep the targets' sizes, per-target metrics stay defined,
+    and a sentence scored for several targets (or a duplicated tweet) counts as one unit.
     """
     rng = np.random.default_rng(seed)
-    if strata is not None and strata in frame:
-        groups = [np.flatnonzero((frame[strata] == value).to_numpy()) for value in frame[strata].unique()]
-    else:
-        groups = [np.arange(len(frame))]
+    units = _resampling_units(frame, strata, clusters)
     samples: dict[str, list[float]] = {}
     for _ in range(n_resamples):
-        index = np.concatenate([rng.choice(g, size=len(g), replace=True) for g in groups])
+        picks = [group[i] for group in units for i in rng.integers(0, len(group), size=len(group))]
+        index = np.concatenate(picks) if picks else np.array([], dtype=int)
         for key, value in score_fn(frame.iloc[index]).items():
             samples.setdefault(key, []).append(value)
     alpha = (1 - level) / 2

@@ -78,6 +78,10 @@ def test_evaluate_writes_intervals_and_breakdowns(trained, tmp_path):
     assert "test_f_avg" in run.data.metrics and "test_f_avg_ci_low" in run.data.metrics
     logged = {a.path for a in client.list_artifacts(result["run_id"], "evaluation")}
     assert "evaluation/test_errors.csv" in logged
+    # the evaluation metrics are linked to the registered model's logged model
+    version = client.get_model_version_by_alias("idlib-stance", "champion")
+    linked = client.get_logged_model(version.source.removeprefix("models:/"))
+    assert {"test_f_avg", "test_f_avg_target_mean"} <= {m.key for m in linked.metrics}
 
 
 def test_evaluate_any_model_on_any_data(trained, tmp_path):

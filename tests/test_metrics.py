@@ -71,3 +71,29 @@ def test_bootstrap_interval_contains_point_and_is_reproducible():
         assert entry["ci_low"] <= entry["value"] <= entry["ci_high"], key
     assert a["sentiment_accuracy"] == {"value": 1.0, "ci_low": 1.0, "ci_high": 1.0}
     assert 0.02 < a["f_avg"]["ci_high"] - a["f_avg"]["ci_low"] < 0.25
+
+
+def test_bootstrap_resamples_sentences_whole_across_targets():
+    """A sentence labelled for three targets is one unit: each resample keeps three rows per sentence
+    and equal target sizes."""
+    sentences = [f"s{i}" for i in range(30)]
+    frame = pd.DataFrame([{"text": s, "target": t, "stance": "favor", "pred_stance": "favor"}
+                          for s in sentences for t in ("A", "B", "C")])
+    seen = []
+
+    def record(sample):
+        seen.append((sample.groupby("target").size().tolist(), sample.groupby("text").size().mod(3).eq(0).all()))
+        return {"n": float(len(sample))}
+
+    intervals = metrics.bootstrap_intervals(frame, record, n_resamples=20, seed=0)
+    assert intervals["n"] == (90.0, 90.0)
+    assert all(sizes == [30, 30, 30] and whole for sizes, whole in seen)
+
+
+def test_bootstrap_keeps_target_sizes_when_texts_are_unique():
+    frame = pd.DataFrame({"text": [f"t{i}" for i in range(50)], "target": ["A"] * 20 + ["B"] * 30,
+                          "stance": "none", "pred_stance": "none"})
+    sizes = []
+    metrics.bootstrap_intervals(frame, lambda f: sizes.append(f.groupby("target").size().tolist()) or {},
+                                n_resamples=10, seed=1)
+    assert sizes == [[20, 30]] * 10
