@@ -23,7 +23,7 @@ class CompactTfidfVectorizer(TfidfVectorizer):
     """
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: the parent may hand back self.__dict__ itself
         vocabulary = state.pop("vocabulary_", None)
         if vocabulary is not None:
             terms = np.empty(len(vocabulary), dtype=object)

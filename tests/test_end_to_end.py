@@ -231,3 +231,20 @@ def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
     assert out["stance"] in {"favor", "against", "none"} and "sentiment" not in out
     with pytest.raises(UserError, match="needs the sentiment task"):
         load_config(experiment, ["cv.select_by=sentiment_macro_f1"])
+
+
+def test_results_table_is_generated_from_mlflow(trained, tmp_path):
+    from stancelab.evaluation import evaluate
+    from stancelab.report import markdown, results_rows, update_readme
+
+    result = evaluate("models:/idlib-stance@champion", "idlib", "test", tracking_uri=trained["uri"],
+                      experiment=trained["config"].experiment, n_resamples=50, seed=1)
+    rows = results_rows([REPO / "experiments" / "default.yaml", REPO / "experiments" / "mawqif.yaml"], trained["uri"])
+    assert [row["benchmark"] for row in rows] == ["idlib"]  # no mawqif champion in this store
+    f_avg = result["f_avg"]
+    assert rows[0]["f_avg"] == f"{100 * f_avg['value']:.2f} [{100 * f_avg['ci_low']:.1f}, {100 * f_avg['ci_high']:.1f}]"
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\noutro\n", encoding="utf-8")
+    update_readme(markdown(rows), readme)
+    text = readme.read_text(encoding="utf-8")
+    assert "old" not in text and "| idlib | ours: idlib-stance" in text and text.endswith("outro\n")
