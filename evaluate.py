@@ -27,7 +27,7 @@ def write_json(result: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stancelab.console import run_cli
+    from stancelab.console import add_model_loading_options, run_cli
 
     parser = argparse.ArgumentParser(prog="evaluate.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -38,10 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--bootstrap", type=int, help="bootstrap resamples (default: the experiment's, or 1000)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     parser.add_argument("--no-log", action="store_true", help="do not log an evaluation run to MLflow")
-    parser.add_argument("--allow-unsafe-pickle", action="store_true",
-                        help="load a pickle-format model: this runs any code inside it; only for models you trust")
+    add_model_loading_options(parser)
     args = parser.parse_args(argv)
 
     def body():

@@ -93,7 +93,7 @@ def write_results(results: list[dict], path: Path | None, tasks: list[str], extr
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stancelab.console import run_cli
+    from stancelab.console import add_model_loading_options, run_cli
 
     parser = argparse.ArgumentParser(prog="predict.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,10 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", type=Path, help="CSV (text,target[,actor]) or JSONL file of quotes")
     parser.add_argument("--output", type=Path, help="write .jsonl or .csv here (default: JSON lines on stdout)")
     parser.add_argument("--model", help="model URI (default: models:/<default experiment model>@champion)")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     parser.add_argument("--no-evidence", action="store_true", help="skip the evidence n-grams (faster)")
-    parser.add_argument("--allow-unsafe-pickle", action="store_true",
-                        help="load a pickle-format model: this runs any code inside it; only for models you trust")
+    add_model_loading_options(parser)
     args = parser.parse_args(argv)
 
     def body():

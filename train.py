@@ -16,15 +16,15 @@ DEFAULT_EXPERIMENT = Path(__file__).resolve().parent / "experiments" / "default.
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stancelab.console import run_cli
+    from stancelab.console import add_tracking_option, run_cli
 
     parser = argparse.ArgumentParser(prog="train.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("experiment", nargs="?", default=str(DEFAULT_EXPERIMENT), help="experiment YAML")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set cv.folds=3 --set model.classifier.C=2")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    add_tracking_option(parser)
     args = parser.parse_args(argv)
 
     def body():

@@ -35,3 +35,15 @@ def run_cli(body: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+
+
+def add_tracking_option(parser) -> None:
+    parser.add_argument("--tracking-uri",
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db at the repo root)")
+
+
+def add_model_loading_options(parser) -> None:
+    """Options of every command that loads a model: where the registry is, and the pickle opt-in."""
+    add_tracking_option(parser)
+    parser.add_argument("--allow-unsafe-pickle", action="store_true",
+                        help="load a pickle-format model: this runs any code inside it; only for models you trust")

@@ -35,7 +35,7 @@ class ConfigResult:
     run_id: str
     cv_mean: dict[str, float]
     cv_std: dict[str, float]
-    fit_seconds: float
+    cv_seconds: float
 
 
 @dataclass
@@ -237,7 +237,7 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         mlflow.log_metric("vocabulary_size", _vocabulary_size(model))
         _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index])
         mlflow.log_table(pd.DataFrame([{"configuration": r.name, **{f"cv_{k}": v for k, v in r.cv_mean.items()},
-                                        "cv_seconds": r.fit_seconds} for r in results]),
+                                        "cv_seconds": r.cv_seconds} for r in results]),
                          "reports/cv_configurations.json")
 
         example = X.head(3)
@@ -307,5 +307,5 @@ def results_table(result: TrainResult, select_by: str) -> list[dict[str, Any]]:
     for r in sorted(result.configurations, key=lambda r: -r.cv_mean[select_by]):
         rows.append({"configuration": r.name,
                      **{f"cv_{k}": f"{r.cv_mean[k]:.3f} ± {r.cv_std[k]:.3f}" for k in keys if k in r.cv_mean},
-                     "seconds": f"{r.fit_seconds:.1f}", "best": "*" if r is result.best else ""})
+                     "cv seconds": f"{r.cv_seconds:.1f}", "best": "*" if r is result.best else ""})
     return rows
