@@ -274,6 +274,10 @@ def load_schema_csv(path: Path | str, split: str | None = None, tasks=("stance",
             out[column] = "" if column != "split" else (split or "")
     out = out[[*SCHEMA, "_line"]].reset_index(drop=True)
     out.attrs["report"] = validate(out, path, tasks)
+    if split is not None and "split" not in frame:
+        out.attrs["report"].warnings.append(
+            f"{path}: no 'split' column, so all {len(out)} rows are used as split '{split}'; "
+            "keep train and test in separate files or add a split column")
     out.attrs["paths"] = [str(path)]
     return out
 

@@ -217,13 +217,14 @@ def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
     from stancelab.training import train
 
     corpus = pd.read_csv(REPO / "data" / "corpus.csv", keep_default_na=False)
-    english = corpus[corpus["lang"] == "en"].drop(columns=["sentiment"])
+    english = corpus[corpus["lang"] == "en"].drop(columns=["sentiment", "split"])
     path = tmp_path / "mine.csv"
     english.to_csv(path, index=False)
     experiment = tmp_path / "mine.yaml"
     experiment.write_text(f"experiment: mine\nmodel_name: mine-stance\ndataset: {{name: {path}}}\n"
                           "tasks: [stance]\ncv: {folds: 3}\nn_jobs: 1\nmodel: {char: null}\n", encoding="utf-8")
     result = train(load_config(experiment), tracking_uri)
+    assert any("no 'split' column" in w for w in result.data_warnings)
     assert result.champion and set(result.best.cv_mean) == {"f_avg", "f_avg_target_mean", "stance_macro_f1",
                                                             "stance_accuracy"}
     model = predict.load("models:/mine-stance@champion", tracking_uri)
