@@ -120,10 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             records, lines, source = [{"text": args.quote, "target": args.target, "actor": args.actor}], None, None
         model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
-        model.frame(records, source, lines)  # validate everything before writing anything
+        frame = model.frame(records, source, lines)  # validate everything before predicting anything
         results = []
-        for start in range(0, len(records), BATCH):
-            results += model.predict(records[start:start + BATCH], evidence=not args.no_evidence)
+        for start in range(0, len(frame), BATCH):
+            results += model.predict_frame(frame.iloc[start:start + BATCH], evidence=not args.no_evidence)
         extras = [{"id": r["id"]} if r.get("id") not in (None, "") else {} for r in records]
         if args.quote is not None and args.output is None:
             print(json.dumps(results[0], ensure_ascii=False, indent=2))

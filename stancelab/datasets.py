@@ -20,7 +20,6 @@ import csv
 import hashlib
 import io
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from stancelab.errors import UserError, located
 from stancelab.labels import LABELS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = Path.home() / ".cache" / "stancelab" / "datasets"
 EMBEDDED_CORPUS = REPO_ROOT / "data" / "corpus.csv"
 SCHEMA = ("id", "text", "actor", "target", "stance", "sentiment", "source", "lang", "split")
 
@@ -140,10 +140,9 @@ def validate(frame: pd.DataFrame, path: Path | str, tasks=("stance", "sentiment"
     for row_index, value in frame["text"].items():
         if not str(value).strip():
             raise located(path, "empty text", line=int(lines[row_index]), field="text")
-    for column in ("target",):
-        for row_index, value in frame[column].items():
-            if not str(value).strip():
-                raise located(path, "empty target", line=int(lines[row_index]), field=column)
+    for row_index, value in frame["target"].items():
+        if not str(value).strip():
+            raise located(path, "empty target", line=int(lines[row_index]), field="target")
     for task in tasks:
         allowed = LABELS[task]
         bad = ~frame[task].isin(allowed)
@@ -169,9 +168,10 @@ def validate(frame: pd.DataFrame, path: Path | str, tasks=("stance", "sentiment"
 def overlap(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, int]:
     """Texts shared between two splits, exactly and after normalisation."""
     exact = set(train["text"]) & set(test["text"])
-    normalised = set(train["text"].map(text_key)) & set(test["text"].map(text_key))
+    test_keys = test["text"].map(text_key)
+    normalised = set(train["text"].map(text_key)) & set(test_keys)
     return {"exact": len(exact), "normalised": len(normalised),
-            "test_rows_affected": int(test["text"].map(text_key).isin(normalised).sum())}
+            "test_rows_affected": int(test_keys.isin(normalised).sum())}
 
 
 # --------------------------------------------------------------------------- registry
@@ -196,16 +196,6 @@ class Dataset:
     fetch_help: str = ""
     tasks: tuple[str, ...] = ("stance", "sentiment")
 
-    def source_files(self, split: str, root: Path | None) -> list[Path]:
-        if self.name == "idlib":
-            return [EMBEDDED_CORPUS]
-        folder = dataset_folder(self, root)
-        return [folder / f.name for f in self.files if f.name.startswith(split)]
-
-
-def slug(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
-
 
 def data_dir(explicit: Path | str | None = None) -> Path:
     """Where public benchmark folders live: explicit > $STANCE_DATA_DIR > ../shared/datasets (next to
@@ -217,7 +207,7 @@ def data_dir(explicit: Path | str | None = None) -> Path:
     shared = REPO_ROOT.parent / "shared" / "datasets"
     if shared.is_dir():
         return shared
-    return Path.home() / ".cache" / "stancelab" / "datasets"
+    return CACHE_DIR
 
 
 def dataset_folder(dataset: Dataset, root: Path | str | None) -> Path:
@@ -230,17 +220,22 @@ def _require(path: Path, dataset: Dataset) -> Path:
     return path
 
 
-def _finish(frame: pd.DataFrame, path: Path, dataset: Dataset, split: str) -> pd.DataFrame:
-    frame["split"] = split
-    frame["lang"] = dataset.lang
+def _to_schema(frame: pd.DataFrame, path: Path, tasks) -> pd.DataFrame:
+    """Columns in schema order (missing ones empty), validated, with its report and source file."""
+    frame = frame.copy()
     for column in SCHEMA:
         if column not in frame:
             frame[column] = ""
     frame = frame[[*SCHEMA, "_line"]].reset_index(drop=True)
-    report = validate(frame, path, dataset.tasks)
-    frame.attrs["report"] = report
+    frame.attrs["report"] = validate(frame, path, tasks)
     frame.attrs["paths"] = [str(path)]
     return frame
+
+
+def _finish(frame: pd.DataFrame, path: Path, dataset: Dataset, split: str) -> pd.DataFrame:
+    frame["split"] = split
+    frame["lang"] = dataset.lang
+    return _to_schema(frame, path, dataset.tasks)
 
 
 def _load_idlib(dataset: Dataset, split: str, root: Path | None) -> pd.DataFrame:
@@ -268,17 +263,14 @@ def load_schema_csv(path: Path | str, split: str | None = None, tasks=("stance",
     if len(dupe_ids):
         row = dupe_ids.index[0]
         raise located(path, f"duplicate id {frame.at[row, 'id']!r}", line=int(frame.at[row, "_line"]), field="id")
-    out = frame.copy()
-    for column in SCHEMA:
-        if column not in out:
-            out[column] = "" if column != "split" else (split or "")
-    out = out[[*SCHEMA, "_line"]].reset_index(drop=True)
-    out.attrs["report"] = validate(out, path, tasks)
-    if split is not None and "split" not in frame:
+    has_split = "split" in frame
+    if not has_split:
+        frame["split"] = split or ""
+    out = _to_schema(frame, path, tasks)
+    if split is not None and not has_split:
         out.attrs["report"].warnings.append(
             f"{path}: no 'split' column, so all {len(out)} rows are used as split '{split}'; "
             "keep train and test in separate files or add a split column")
-    out.attrs["paths"] = [str(path)]
     return out
 
 
@@ -405,10 +397,12 @@ def load(name: str, split: str, root: Path | str | None = None, tasks=("stance",
     dataset = get_dataset(name)
     if split not in dataset.splits:
         raise UserError(f"dataset '{name}' has no split '{split}'; splits: {', '.join(dataset.splits)}")
-    frame = dataset.loader(dataset, split, Path(root) if root else None)
-    frame.attrs["dataset"] = name
-    frame.attrs["split"] = split
-    return frame
+    return dataset.loader(dataset, split, Path(root) if root else None)
+
+
+def label(name: str) -> str:
+    """Short name of a dataset for run names and tags: a registered name, or a CSV's file stem."""
+    return Path(name).stem if name.endswith(".csv") else name
 
 
 def target_names(name: str, frame: pd.DataFrame | None = None) -> dict[str, list[str]]:
@@ -503,10 +497,11 @@ def main(argv: list[str] | None = None) -> int:
     p_check.add_argument("--data-dir", type=Path)
     sub.add_parser("list", help="list the registered datasets")
     args = parser.parse_args(argv)
-    try:
+
+    def body():
         if args.command == "fetch":
-            dest = args.dest or (Path(os.environ["STANCE_DATA_DIR"]) if os.environ.get("STANCE_DATA_DIR")
-                                 else Path.home() / ".cache" / "stancelab" / "datasets")
+            # never ../shared: that copy is read-only
+            dest = args.dest or (Path(os.environ["STANCE_DATA_DIR"]) if os.environ.get("STANCE_DATA_DIR") else CACHE_DIR)
             for path in fetch(args.name, args.source, dest):
                 print(f"ok  {path}  sha256 verified")
         elif args.command == "check":
@@ -515,10 +510,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for name, dataset in DATASETS.items():
                 print(f"{name:12s} {dataset.description}")
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+
+    from stancelab.console import run_cli
+
+    return run_cli(body)
 
 
 if __name__ == "__main__":

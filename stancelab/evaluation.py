@@ -104,18 +104,14 @@ def _log(mlflow, result, scored, frame, tasks, predictor, version, experiment) -
     tracking.ensure_experiment(experiment or EVALUATIONS_EXPERIMENT)
     split, dataset = result["split"], result["dataset"]
     model_label = f"{version.name} v{version.version}" if version is not None else predictor.model_uri
-    tags = {"role": "evaluation", "dataset": Path(dataset).stem if dataset.endswith(".csv") else dataset,
+    tags = {"role": "evaluation", "dataset": datasets.label(dataset),
             "split": split, "model_uri": predictor.model_uri, "tasks": ",".join(tasks), **tracking.git_info()}
     if version is not None:
         tags.update({"registered_model": version.name, "model_version": str(version.version),
                      "source_run_id": version.run_id or ""})
     model_id = _logged_model_id(version)
     with mlflow.start_run(run_name=f"evaluate {model_label} on {tags['dataset']}:{split}", tags=tags) as run:
-        sha = datasets.digest(frame)
-        ds = mlflow.data.from_pandas(frame[list(datasets.SCHEMA)].astype(object),
-                                     source=frame.attrs.get("paths", [dataset])[0],
-                                     name=f"{tags['dataset']}-{split}", targets="stance")
-        mlflow.log_input(ds, context="evaluation", tags={"sha256": sha})
+        tracking.log_dataset(frame, tags["dataset"], split, "evaluation")
         values = {}
         for key, entry in result.items():
             if isinstance(entry, dict) and "value" in entry:

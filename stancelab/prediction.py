@@ -95,9 +95,12 @@ class Predictor:
         pred = self.pipeline.predict(frame[list(INPUT_COLUMNS)])
         return pd.DataFrame({f"pred_{t}": pred[:, i] for i, t in enumerate(self.tasks)}, index=frame.index)
 
-    def predict(self, records, evidence: bool = True, source: str | None = None,
-                lines: list[int] | None = None) -> list[dict]:
-        frame = self.frame(records, source, lines)
+    def predict(self, records, evidence: bool = True) -> list[dict]:
+        """Validate ``records`` (dicts with text, target, optional actor) and predict them."""
+        return self.predict_frame(self.frame(records), evidence)
+
+    def predict_frame(self, frame: pd.DataFrame, evidence: bool = True) -> list[dict]:
+        """Predict rows already validated by :meth:`frame`."""
         if frame.empty:
             return []
         joint = self.pipeline.named_steps["joint"]

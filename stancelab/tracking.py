@@ -76,6 +76,20 @@ def ensure_experiment(name: str) -> str:
     return experiment_id
 
 
+def log_dataset(frame, name: str, split: str, context: str) -> str:
+    """Log a loaded split as an MLflow dataset input (lineage), tagged with its files' sha256."""
+    import mlflow
+
+    from stancelab import datasets
+
+    sha = datasets.digest(frame)
+    data = frame[list(datasets.SCHEMA)].astype(object)
+    source = frame.attrs.get("paths", [name])[0]
+    mlflow.log_input(mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance"),
+                     context=context, tags={"sha256": sha})
+    return sha
+
+
 def git_info() -> dict[str, str]:
     """Commit and dirty flag of the repository the code runs from (empty when not a checkout)."""
     def run(*args):

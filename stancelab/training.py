@@ -121,15 +121,6 @@ def flat_params(model: ModelConfig) -> dict[str, str]:
     return out
 
 
-def _log_dataset(mlflow, frame: pd.DataFrame, name: str, split: str, context: str) -> str:
-    sha = datasets.digest(frame)
-    source = frame.attrs.get("paths", [name])[0]
-    data = frame[list(datasets.SCHEMA)].astype(object)
-    ds = mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance")
-    mlflow.log_input(ds, context=context, tags={"sha256": sha})
-    return sha
-
-
 def _champion_score(client, model_name: str, metric: str) -> tuple[str | None, float | None]:
     from mlflow.exceptions import MlflowException
 
@@ -180,7 +171,7 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
 
     experiment_id = tracking.ensure_experiment(config.experiment)
     client = MlflowClient()
-    dataset_label = Path(ds_cfg.name).stem if ds_cfg.name.endswith(".csv") else ds_cfg.name
+    dataset_label = datasets.label(ds_cfg.name)
     base_tags = {"dataset": dataset_label, "split": ds_cfg.train_split, "tasks": ",".join(tasks),
                  "seed": str(config.seed), **tracking.git_info()}
     progress = progress or Progress(quiet=True)
@@ -189,7 +180,7 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
     folds: list[pd.DataFrame] = []
     with mlflow.start_run(run_name=f"{dataset_label}: {len(configurations)} configuration(s)",
                           tags={**base_tags, "role": "sweep"}) as parent:
-        sha = _log_dataset(mlflow, frame, dataset_label, ds_cfg.train_split, "training")
+        sha = tracking.log_dataset(frame, dataset_label, ds_cfg.train_split, "training")
         mlflow.log_dict(config_to_dict(config), "config.json")
         mlflow.set_tags({"dataset_sha256": sha, "data_rows": str(len(frame)),
                          "data_exact_duplicates": str(report.exact_duplicates),
