@@ -116,7 +116,7 @@ class SearchConfig(Strict):
     n_trials: int | None = Field(None, ge=1, description="cap on the number of configurations")
     seed: int = 0
     resume: bool = Field(True, description="reuse finished trials of an earlier run of the same sweep "
-                                           "(same data, CV, grid and committed code)")
+                                           "(same data, CV protocol, seed and model code)")
 
 
 class ExperimentConfig(Strict):

@@ -93,23 +93,42 @@ def cross_validate(pipeline, frame: pd.DataFrame, tasks, splits, n_jobs: int = 1
     return oof, pd.DataFrame(fold_scores)
 
 
-def cross_validate_many(pipelines, frame: pd.DataFrame, tasks, splits, n_jobs: int = 1):
-    """Cross-validate several pipelines with one pool over every (pipeline, fold) job, so a sweep
-    keeps all cores busy. Yields ``(index, oof, fold_table, seconds)`` per pipeline, in order, as
-    soon as its folds are done; ``seconds`` is the summed fit+predict time of its folds."""
+def _fit_predict_variants(pipeline, X, Y, train_idx, test_idx, none_scales):
+    """Fit once, predict once per ``none_scale`` (a decision threshold, not a fitted parameter)."""
+    start = time.perf_counter()
+    model = clone(pipeline).fit(X.iloc[train_idx], Y.iloc[train_idx])
+    preds = [model.set_params(joint__none_scale=s).predict(X.iloc[test_idx]) for s in none_scales]
+    return test_idx, preds, time.perf_counter() - start
+
+
+def cross_validate_many(model_configs: list[ModelConfig], frame: pd.DataFrame, tasks, splits, seed: int,
+                        n_jobs: int = 1, memory=None):
+    """Cross-validate several configurations with one pool over every (configuration, fold) job, so
+    a sweep keeps all cores busy. Configurations that differ only in ``none_scale`` share their fits.
+    Yields ``(index, oof, fold_table, seconds)`` per configuration as soon as its folds are done;
+    ``seconds`` is the summed fit+predict time of its folds (shared fits counted once per group)."""
     X, Y = model_input(frame), frame[list(tasks)].astype(object)
-    jobs = (delayed(_fit_predict_fold)(p, X, Y, tr, te) for p in pipelines for tr, te in splits)
+    groups: dict[str, list[int]] = {}
+    for i, cfg in enumerate(model_configs):
+        groups.setdefault(trial_hash(cfg.model_copy(update={"none_scale": 1.0})), []).append(i)
+    members = list(groups.values())
+    jobs = (delayed(_fit_predict_variants)(build_pipeline(model_configs[m[0]], tasks, seed, memory=memory), X, Y,
+                                           tr, te, [model_configs[i].none_scale for i in m])
+            for m in members for tr, te in splits)
     results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    for index in range(len(pipelines)):
-        oof = np.empty((len(frame), len(tasks)), dtype=object)
-        scores, seconds = [], 0.0
+    for m in members:
+        oofs = [np.empty((len(frame), len(tasks)), dtype=object) for _ in m]
+        scores = [[] for _ in m]
+        seconds = 0.0
         for _ in splits:
-            test_idx, pred, fold_seconds = next(results)
-            oof[test_idx] = pred
+            test_idx, preds, fold_seconds = next(results)
             seconds += fold_seconds
-            fold = frame.iloc[test_idx].assign(**{f"pred_{t}": pred[:, i] for i, t in enumerate(tasks)})
-            scores.append(metrics.all_scores(fold, tasks))
-        yield index, oof, pd.DataFrame(scores), seconds
+            for j, pred in enumerate(preds):
+                oofs[j][test_idx] = pred
+                fold = frame.iloc[test_idx].assign(**{f"pred_{t}": pred[:, c] for c, t in enumerate(tasks)})
+                scores[j].append(metrics.all_scores(fold, tasks))
+        for j, index in enumerate(m):
+            yield index, oofs[j], pd.DataFrame(scores[j]), seconds / len(m)
 
 
 def _digest(payload) -> str:
@@ -121,9 +140,19 @@ def trial_hash(model: ModelConfig) -> str:
     return _digest(model.model_dump(mode="json"))
 
 
-def sweep_hash(config: ExperimentConfig, data_sha: str, commit: str) -> str:
+def code_digest() -> str:
+    """Content hash of the model code (``stancelab/`` and ``features/``): trials logged by other code
+    are never reused."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.joinpath("stancelab").glob("*.py"), *root.joinpath("features").glob("*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def sweep_hash(config: ExperimentConfig, data_sha: str) -> str:
     """What makes two trials' CV scores comparable: data, CV protocol, seed, tasks and code."""
-    return _digest({"data": data_sha, "commit": commit, "cv": [config.cv.folds, config.cv.select_by],
+    return _digest({"data": data_sha, "code": code_digest(), "cv": [config.cv.folds, config.cv.select_by],
                     "seed": config.seed, "tasks": list(config.tasks)})
 
 
@@ -230,10 +259,8 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         mlflow.log_params({"cv.folds": config.cv.folds, "cv.select_by": select, "n_configurations": len(configurations),
                            "search.kind": config.search.kind})
         sweep_start = time.perf_counter()
-        git = tracking.git_info()
-        resumable = config.search.resume and git.get("git_dirty") == "false"
-        sweep = sweep_hash(config, sha, git.get("git_commit", "")) if resumable else ""
-        done = _finished_trials(client, experiment_id, sweep) if resumable else {}
+        sweep = sweep_hash(config, sha)
+        done = _finished_trials(client, experiment_id, sweep) if config.search.resume else {}
         hashes = [trial_hash(model_cfg) for _, model_cfg in configurations]
         results = [None] * len(configurations)
         oofs = [None] * len(configurations)
@@ -251,8 +278,8 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         task_bar = progress.add_task("cross-validating", total=len(todo) * config.cv.folds)
         with tempfile.TemporaryDirectory(prefix="stancelab-cv-cache-") as cache_dir:
             memory = Memory(cache_dir, verbose=0) if config.cv.cache else None
-            pipelines = [build_pipeline(configurations[i][1], tasks, config.seed, memory=memory) for i in todo]
-            for k, oof, fold_table, seconds in cross_validate_many(pipelines, frame, tasks, splits, config.n_jobs):
+            for k, oof, fold_table, seconds in cross_validate_many([configurations[i][1] for i in todo], frame, tasks,
+                                                                   splits, config.seed, config.n_jobs, memory):
                 i = todo[k]
                 overrides, model_cfg = configurations[i]
                 name = config_name(overrides)
