@@ -206,7 +206,7 @@ def _champion_score(client, model_name: str, metric: str) -> tuple[str | None, f
     return version.version, score
 
 
-def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table):
+def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table, model=None):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         scored = frame.assign(**{f"pred_{t}": oof[:, i] for i, t in enumerate(tasks)})
@@ -224,6 +224,10 @@ def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table):
         fold_table.to_csv(tmp / "cv_folds.csv", index_label="fold")
         mlflow.log_artifact(str(tmp / "cv_per_target.csv"), "reports")
         mlflow.log_artifact(str(tmp / "cv_folds.csv"), "reports")
+        if model is not None:
+            from stancelab.analysis import log_error_analysis
+
+            log_error_analysis(mlflow, model, scored, tasks, tmp)
 
 
 def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=None) -> TrainResult:
@@ -321,7 +325,7 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         mlflow.log_metric("fit_seconds", fit_seconds)
         mlflow.log_metric("sweep_seconds", sweep_seconds)
         mlflow.log_metric("vocabulary_size", _vocabulary_size(model))
-        _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index])
+        _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index], model)
         mlflow.log_table(pd.DataFrame([{"configuration": r.name, **{f"cv_{k}": v for k, v in r.cv_mean.items()},
                                         "cv_seconds": r.cv_seconds} for r in results]),
                          "reports/cv_configurations.json")
