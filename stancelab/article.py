@@ -206,12 +206,12 @@ _EN_VERBS = {
     "criticized", "condemned", "pledged", "vowed", "suggested", "wrote", "tweeted", "replied", "continued",
     "acknowledged", "admitted", "rejected", "praised", "called", "asked", "emphasised", "emphasized", "reiterated",
     "expressed", "blamed", "threatened", "dismissed", "underlined", "recalled", "cautioned", "concluded",
-    "says", "warns", "urges", "calls", "rejects", "denies", "tells", "thanked", "disclosed", "described",
+    "warns", "urges", "calls", "rejects", "denies", "thanked", "disclosed", "described",
     "voiced", "proposed", "appealed", "informed", "welcomes", "revealed", "predicted", "complained", "conceded",
     "responded", "commented", "observed", "maintained", "signalled", "signaled", "assured", "promised", "hailed",
 }
 _EN_AUX = {"has", "have", "had", "also", "again", "later", "then", "earlier", "previously", "repeatedly", "once",
-           "publicly", "separately", "however", "had", "would", "will", "on", "monday", "tuesday", "wednesday",
+           "publicly", "separately", "however", "would", "will", "on", "monday", "tuesday", "wednesday",
            "thursday", "friday", "saturday", "sunday", "yesterday", "today"}
 _EN_PRONOUNS = {"he", "she", "they", "it"}
 _EN_ROLE_NOUNS = {"minister", "president", "spokesman", "spokeswoman", "spokesperson", "secretary", "chief",
@@ -391,6 +391,7 @@ class _Attributor:
     def __init__(self, actors: Actors | None):
         self.lexicon = _Lexicon(actors)
         self.with_actors = actors is not None
+        self._future: _State | None = None  # a first pass over the article: who speaks in it
 
     # ---------------------------------------------------------------- resolving a noun phrase
     def resolve_np(self, sentence, tokens, lo, hi, state, rule) -> _Speaker | None:
@@ -581,7 +582,7 @@ class _Attributor:
         end = lo
         while end < hi:
             t = tokens[end]
-            if t.key in _AR_PREPOSITIONS and end > lo:
+            if end > lo and (t.key in _AR_PREPOSITIONS or t.key in _AR_WINDOW_STOP or t.key.startswith("بال")):
                 break
             if t.key in ("،", ",") and end - lo >= 8:
                 break
@@ -647,13 +648,11 @@ class _Attributor:
     def _en_clause_end(self, tokens, lo) -> int:
         hi = lo
         while hi < len(tokens) and tokens[hi].key not in _EN_BOUNDARY and tokens[hi].key not in {".", "?", "!"} \
-                and tokens[hi].key not in {"in", "on", "at", "after", "during", "from", "to", "on"}:
+                and tokens[hi].key not in {"in", "on", "at", "after", "during", "from", "to"}:
             hi += 1
         return hi
 
     # ---------------------------------------------------------------- the article
-    _future: _State | None = None
-
     def article(self, items: list[str]) -> list[Attribution]:
         # A first pass learns who speaks in the article, for headlines that name a country ("لوكسمبورغ:").
         self._future = None
@@ -700,3 +699,325 @@ def read_article(path: Path | str) -> str:
     if not sentences(text):
         raise UserError(f"{path}: no sentences left after removing page boilerplate")
     return text
+
+
+# --------------------------------------------------------------------------- predictions, report, template
+
+NO_SPEAKER = "(no speaker)"
+
+
+def _actors_arg(actors) -> Actors | None:
+    """``actors`` as given to the public functions: an Actors, a path, a mapping, or None (spans)."""
+    from stancelab.actors import actors_from_mapping, load_actors
+
+    if actors is None or isinstance(actors, Actors):
+        return actors
+    if isinstance(actors, dict):
+        return actors_from_mapping(actors)
+    return load_actors(actors)
+
+
+def _text_arg(text_or_path) -> tuple[str, str]:
+    """(text, source name) from article text or a path to an article file."""
+    if isinstance(text_or_path, Path) or (isinstance(text_or_path, str) and "\n" not in text_or_path
+                                          and len(text_or_path) < 1024 and Path(text_or_path).is_file()):
+        return read_article(text_or_path), str(text_or_path)
+    if not isinstance(text_or_path, str) or not text_or_path.strip():
+        raise UserError("empty article: give the article's text or the path of a UTF-8 text file")
+    if not sentences(text_or_path):
+        raise UserError("article: no sentences left after removing page boilerplate")
+    return text_or_path, "article"
+
+
+def attribute_article(text_or_path, actors=None) -> list[Attribution]:
+    """:func:`attribute` for article text or a file path; ``actors`` an Actors, a YAML path, a mapping or None."""
+    text, _ = _text_arg(text_or_path)
+    return attribute(text, _actors_arg(actors))
+
+
+def predict_article(predictor, text_or_path, actors=None, targets=None, evidence: bool = False) -> list[dict]:
+    """Attribute an article's sentences and predict stance + sentiment for each.
+
+    One record per sentence × target, in article order (targets in the order given, default: all
+    the model's targets): ``sentence_index, sentence, actor, speaker_span, rule, target, stance,
+    stance_proba, sentiment, sentiment_proba`` (+ ``evidence``). Narration sentences (no speaker) are
+    predicted too, with ``actor`` None.
+    """
+    attributions = attribute_article(text_or_path, actors)
+    resolved = [predictor.resolve_target(t) for t in (targets or list(predictor.targets))]
+    resolved = list(dict.fromkeys(resolved))
+    rows = [{"text": a.sentence, "target": t, "actor": a.actor or ""} for a in attributions for t in resolved]
+    results = predictor.predict_frame(predictor.frame(rows), evidence=evidence)
+    out, k = [], 0
+    for a in attributions:
+        for _ in resolved:
+            result = results[k]
+            k += 1
+            record = {"sentence_index": a.index, "sentence": a.sentence, "actor": a.actor,
+                      "speaker_span": a.speaker_span, "rule": a.rule, "target": result["target"]}
+            for task in ("stance", "sentiment"):
+                record[task] = result.get(task)
+                record[f"{task}_proba"] = result.get(f"{task}_proba")
+            if evidence:
+                record["evidence"] = result.get("evidence", {})
+            out.append(record)
+    return out
+
+
+def actor_report(records: list[dict]) -> list[dict]:
+    """Per actor and target: how many sentences, the stance and sentiment counts, and the evidence
+    sentences for each stance label. Sentences without a speaker are grouped as ``(no speaker)``."""
+    from stancelab.labels import SENTIMENT_LABELS, STANCE_LABELS
+
+    groups: dict[tuple[str, str], dict] = {}
+    for r in records:
+        key = (r["actor"] or NO_SPEAKER, r["target"])
+        g = groups.setdefault(key, {"actor": key[0], "target": key[1], "sentences": 0,
+                                    **{s: 0 for s in STANCE_LABELS}, **{s: 0 for s in SENTIMENT_LABELS},
+                                    "evidence": {s: [] for s in STANCE_LABELS}})
+        g["sentences"] += 1
+        if r.get("stance") in STANCE_LABELS:
+            g[r["stance"]] += 1
+            g["evidence"][r["stance"]].append({"sentence_index": r["sentence_index"], "sentence": r["sentence"],
+                                               "stance_proba": (r.get("stance_proba") or {}).get(r["stance"])})
+        if r.get("sentiment") in SENTIMENT_LABELS:
+            g[r["sentiment"]] += 1
+    rows = sorted(groups.values(), key=lambda g: (g["actor"] == NO_SPEAKER, g["actor"], g["target"]))
+    for g in rows:
+        counts = {s: g[s] for s in STANCE_LABELS}
+        g["majority_stance"] = max(STANCE_LABELS, key=lambda s: (counts[s], s != "none"))
+    return rows
+
+
+def report_table(report: list[dict]) -> list[dict]:
+    """Short rows for the terminal: actor, target, n, stance and sentiment counts."""
+    return [{"actor": g["actor"], "target": g["target"], "n": g["sentences"],
+             "favor/against/none": f"{g['favor']}/{g['against']}/{g['none']}",
+             "pos/neg/neu": f"{g['positive']}/{g['negative']}/{g['neutral']}",
+             "majority": g["majority_stance"]} for g in report]
+
+
+def write_report(report: list[dict], path: Path) -> None:
+    """The per-actor report as .json (with evidence sentences) or .csv (evidence as sentence numbers)."""
+    import csv
+    import json
+
+    from stancelab.files import atomic_output
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise UserError(f"{path}: unsupported report type '{suffix}'; use .json or .csv")
+    with atomic_output(path, newline="") as handle:
+        if suffix == ".json":
+            json.dump(report, handle, ensure_ascii=False, indent=2)
+            handle.write("\n")
+            return
+        fields = ["actor", "target", "sentences", "favor", "against", "none", "positive", "negative", "neutral",
+                  "majority_stance", "evidence_favor", "evidence_against", "evidence_none"]
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        for g in report:
+            row = {k: g[k] for k in fields if k in g}
+            for label in ("favor", "against", "none"):
+                row[f"evidence_{label}"] = " ".join(str(e["sentence_index"] + 1) for e in g["evidence"][label])
+            writer.writerow(row)
+
+
+def save_chart(report: list[dict], path: Path, title: str = "stance per actor") -> None:
+    """PNG of the stance counts per actor and target (written atomically)."""
+    import os
+    import tempfile
+
+    from stancelab.plots import actor_stance_figure, close
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise UserError(f"{path}: unsupported chart type '{path.suffix}'; use .png")
+    if not path.parent.resolve().is_dir():
+        raise UserError(f"{path}: folder {path.parent} does not exist")
+    fig = actor_stance_figure(report, title)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, format="png")
+        os.replace(tmp, path)
+    finally:
+        close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def template_rows(attributions: list[Attribution], targets: list[str], source: str) -> list[dict]:
+    """Annotation template in the project schema (``id,text,actor,target,stance,sentiment,source,lang,split``):
+    one row per sentence × target, the attributed actor pre-filled, stance and sentiment empty."""
+    from stancelab.datasets import SCHEMA
+
+    stem = re.sub(r"[^\w-]+", "-", Path(source).stem).strip("-") or "article"
+    rows = []
+    for a in attributions:
+        for target in targets:
+            row = dict.fromkeys(SCHEMA, "")
+            row.update({"id": f"{stem}-{a.index + 1:02d}:{target}", "text": a.sentence, "actor": a.actor or "",
+                        "target": target, "source": f"article:{Path(source).name}",
+                        "lang": "ar" if _is_arabic(a.sentence) else "en", "split": "train"})
+            rows.append(row)
+    return rows
+
+
+def write_template(rows: list[dict], path: Path) -> None:
+    import csv
+
+    from stancelab.datasets import SCHEMA
+    from stancelab.files import atomic_output
+
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        raise UserError(f"{path}: the template is a .csv file")
+    with atomic_output(path, newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(SCHEMA))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def log_article_run(records: list[dict], report: list[dict], *, source: str, actors_source: str | None,
+                    model_uri: str, tracking_uri: str | None = None, experiment: str = "article-attribution") -> str:
+    """Log one article's attribution, predictions, per-actor report and chart to MLflow; returns the run id."""
+    import hashlib
+    import json
+    import tempfile
+
+    import mlflow
+
+    from stancelab import tracking
+
+    tracking.setup(tracking_uri)
+    tracking.ensure_experiment(experiment)
+    sentences_ = {r["sentence_index"]: r for r in records}
+    attributed = sum(1 for r in sentences_.values() if r["actor"])
+    with mlflow.start_run(run_name=f"article {Path(source).name}") as run:
+        mlflow.set_tags({"role": "article", "article": Path(source).name, "model_uri": model_uri})
+        mlflow.log_params({"article": Path(source).name, "actors_file": actors_source or "(none: speaker spans)",
+                           "model_uri": model_uri, "targets": ",".join(dict.fromkeys(r["target"] for r in records)),
+                           "article_sha256": hashlib.sha256("\n".join(r["sentence"] for r in sentences_.values())
+                                                             .encode("utf-8")).hexdigest()})
+        mlflow.log_metrics({"sentences": len(sentences_), "sentences_attributed": attributed,
+                            "actors": len({r["actor"] for r in records if r["actor"]})})
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            with open(folder / "predictions.jsonl", "w", encoding="utf-8") as handle:
+                for r in records:
+                    handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+            write_report(report, folder / "actor_report.json")
+            write_report(report, folder / "actor_report.csv")
+            if report:
+                save_chart(report, folder / "actor_stance.png", f"stance per actor: {Path(source).name}")
+            mlflow.log_artifacts(str(folder), "article")
+        return run.info.run_id
+
+
+def _template_targets(names: list[str] | None) -> list[str]:
+    """Targets for a template written without a model: the embedded corpus's, by id or name."""
+    from stancelab.datasets import get_dataset
+
+    known = get_dataset("idlib").targets
+    lookup = {re.sub(r"[\s_\-]+", "", n.casefold()): t for t, ns in known.items() for n in (t, *ns)}
+    if not names:
+        return list(known)
+    out = []
+    for name in names:
+        target = lookup.get(re.sub(r"[\s_\-]+", "", str(name).casefold()))
+        if target is None:
+            raise UserError(f"unknown target {name!r}; known targets: {', '.join(known)}")
+        out.append(target)
+    return list(dict.fromkeys(out))
+
+
+def write_records(records: list[dict], path: Path | None) -> None:
+    """Article predictions as JSON lines (stdout when ``path`` is None) or a flat CSV."""
+    import csv
+    import json
+
+    from stancelab.files import atomic_output
+
+    if path is None:
+        for r in records:
+            print(json.dumps(r, ensure_ascii=False))
+        return
+    with atomic_output(path, newline="") as handle:
+        if Path(path).suffix.lower() == ".jsonl":
+            for r in records:
+                handle.write(json.dumps(r, ensure_ascii=False) + "\n")
+            return
+        rows = []
+        for r in records:
+            row = {k: ("" if r[k] is None else r[k]) for k in
+                   ("sentence_index", "sentence", "actor", "speaker_span", "rule", "target")}
+            for task in ("stance", "sentiment"):
+                row[task] = r.get(task) or ""
+                for label, p in (r.get(f"{task}_proba") or {}).items():
+                    row[f"{task}_proba_{label}"] = p
+                if "evidence" in r:
+                    row[f"{task}_evidence"] = "; ".join(e["ngram"] for e in r["evidence"].get(task, []))
+            rows.append(row)
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_article_cli(args) -> int:
+    """``predict.py --article``: check every option first, compute everything, then write the files."""
+    import sys
+
+    from stancelab.actors import load_actors
+    from stancelab.console import print_table
+
+    for option, path, suffixes in (("--output", args.output, (".jsonl", ".csv")), ("--report", args.report, (".json", ".csv")),
+                                   ("--chart", args.chart, (".png",)), ("--template", args.template, (".csv",))):
+        if path is not None and path.suffix.lower() not in suffixes:
+            raise UserError(f"{path}: unsupported {option} type '{path.suffix}'; use {' or '.join(suffixes)}")
+    if args.quote is not None or args.input is not None:
+        raise UserError("--article cannot be combined with a quote or --input")
+    text = read_article(args.article)
+    actors = load_actors(args.actors) if args.actors is not None else None
+    attributions = attribute(text, actors)
+    wants_model = args.output is not None or args.report is not None or args.chart is not None or args.log_run \
+        or args.template is None
+    records = report = None
+    model_uri = None
+    if wants_model:
+        from stancelab.prediction import load
+
+        model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
+        model_uri = model.model_uri
+        targets = [model.resolve_target(t) for t in (args.target or list(model.targets))]
+        records = predict_article(model, text, actors=actors, targets=list(dict.fromkeys(targets)),
+                                  evidence=not args.no_evidence)
+        report = actor_report(records)
+        template_targets = list(dict.fromkeys(targets))
+    else:
+        template_targets = _template_targets(args.target)
+    # everything is computed: now write (each file atomically)
+    if args.template is not None:
+        write_template(template_rows(attributions, template_targets, str(args.article)), args.template)
+        print(f"wrote {len(attributions)} sentences × {len(template_targets)} targets to {args.template}; "
+              "fill stance and sentiment, then load it like data/corpus.csv", file=sys.stderr)
+    if records is None:
+        print_table([{"#": a.index + 1, "actor": a.actor or "", "speaker": a.speaker_span or "", "rule": a.rule,
+                      "sentence": a.sentence[:70]} for a in attributions], title=f"who said what: {args.article}")
+        return 0
+    write_records(records, args.output)
+    if args.report is not None:
+        write_report(report, args.report)
+    if args.chart is not None:
+        save_chart(report, args.chart, f"stance per actor: {args.article.name}")
+    table_file = sys.stdout if args.output is not None else sys.stderr
+    print_table(report_table(report), title=f"per actor: {args.article}", file=table_file)
+    if args.log_run:
+        run_id = log_article_run(records, report, source=str(args.article),
+                                 actors_source=str(args.actors) if args.actors else None,
+                                 model_uri=model_uri, tracking_uri=args.tracking_uri)
+        print(f"logged to MLflow run {run_id}", file=sys.stderr)
+    if args.output is not None:
+        print(f"wrote {len(records)} predictions ({len(attributions)} sentences) to {args.output}", file=sys.stderr)
+    return 0
