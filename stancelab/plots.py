@@ -69,7 +69,7 @@ def actor_stance_figure(report: Sequence[dict], title: str):
         ax.set_xlabel(_label("sentences"))
     axes[0][0].invert_yaxis()  # first actor on top (the y axis is shared: invert once)
     axes[0][0].set_yticks(y, [_label(a) for a in actors])
-    axes[0][-1].legend(loc="lower right", fontsize=8)
+    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.suptitle(_label(title), fontsize=10)
     fig.tight_layout()
     return fig
