@@ -719,9 +719,10 @@ def _actors_arg(actors) -> Actors | None:
 
 def _text_arg(text_or_path) -> tuple[str, str]:
     """(text, source name) from article text or a path to an article file."""
-    if isinstance(text_or_path, Path) or (isinstance(text_or_path, str) and "\n" not in text_or_path
-                                          and len(text_or_path) < 1024 and Path(text_or_path).is_file()):
-        return read_article(text_or_path), str(text_or_path)
+    looks_like_path = isinstance(text_or_path, str) and "\n" not in text_or_path and len(text_or_path) < 1024 and (
+        Path(text_or_path).is_file() or re.fullmatch(r"\S+\.(?:txt|text|md)", text_or_path.strip()) is not None)
+    if isinstance(text_or_path, Path) or looks_like_path:
+        return read_article(text_or_path), str(text_or_path)  # a missing file is an error, not a one-word article
     if not isinstance(text_or_path, str) or not text_or_path.strip():
         raise UserError("empty article: give the article's text or the path of a UTF-8 text file")
     if not sentences(text_or_path):
