@@ -70,7 +70,7 @@ def results_rows(experiments: list[Path], tracking_uri: str | None = None, split
         metrics = runs[0].data.metrics
         rows.append({
             "benchmark": config.dataset.name,
-            "system": f"ours: {config.model_name} v{champion.version} ({train_run.data.tags.get('best_configuration', '')})",
+            "system": f"{'backbone' if config.model_name.endswith('-baseline') else 'ours'}: {config.model_name} v{champion.version} ({train_run.data.tags.get('best_configuration', '')})",
             **{key: _fmt(metrics, key, split) for key in COLUMNS},
             "n": int(metrics.get(f"{split}_n", 0)),
             "train s": f"{train_run.data.metrics.get('fit_seconds', float('nan')):.1f}",
