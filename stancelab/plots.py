@@ -98,7 +98,11 @@ def cv_spread_figure(fold_scores: Mapping[str, Sequence[float]], metric: str, ti
     names = sorted(fold_scores, key=lambda n: -float(np.nanmean(fold_scores[n])))
     data = [np.asarray(fold_scores[n], dtype=float) for n in names]
     fig, ax = plt.subplots(figsize=(6.4, 1.2 + 0.35 * len(names)), dpi=110)
-    ax.boxplot(data, vert=False, widths=0.5, showmeans=True)
+    import matplotlib
+
+    horizontal = ({"orientation": "horizontal"} if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10)
+                  else {"vert": False})
+    ax.boxplot(data, widths=0.5, showmeans=True, **horizontal)
     for i, values in enumerate(data, 1):
         ax.scatter(values, np.full(len(values), i), s=12, color="black", alpha=0.6, zorder=3)
     ax.set_yticks(range(1, len(names) + 1),
@@ -109,6 +113,31 @@ def cv_spread_figure(fold_scores: Mapping[str, Sequence[float]], metric: str, ti
     ax.set_title(shape_label(title), fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def display_names(dataset: str) -> dict[str, str]:
+    """Target id -> plot label: the id plus its Arabic name when the registered dataset has one."""
+    from stancelab.datasets import DATASETS
+
+    spec = DATASETS.get(dataset)
+    if spec is None:
+        return {}
+    out = {}
+    for target, names in spec.targets.items():
+        arabic = [n for n in names if _RTL.search(n)]
+        out[target] = f"{target} · {arabic[0]}" if arabic else target
+    return out
+
+
+def log_breakdown_plots(mlflow, per_target: Sequence[Mapping], per_actor: Sequence[Mapping], stage: str,
+                        where: str, names: Mapping[str, str] | None = None) -> None:
+    """Log ``plots/<stage>_f1_per_target.png`` and, when the data names actors, ``..._per_actor.png``."""
+    for key, rows in (("target", per_target), ("actor", per_actor)):
+        if not rows or (key == "actor" and all(r[key] in ("", "(none)") for r in rows)):
+            continue
+        fig = f1_bars_figure(rows, key, f"F1 per {key}: {where}", names if key == "target" else None)
+        mlflow.log_figure(fig, f"plots/{stage}_f1_per_{key}.png")
+        close(fig)
 
 
 def close(fig) -> None:
