@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, help="bootstrap resamples (default: the experiment's, or 1000)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--no-log", action="store_true", help="do not log an evaluation run to MLflow")
+    parser.add_argument("--quiet", action="store_true", help="no progress and no table (warnings and errors only)")
     add_model_loading_options(parser)
     args = parser.parse_args(argv)
 
@@ -96,9 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             dataset, split = name, data_split
         if dataset is None or model_uri is None:
             raise UserError("give an experiment YAML, or --model URI with --data NAME:SPLIT")
-        result = evaluate(model_uri, dataset, split, data_dir=data_dir, tracking_uri=args.tracking_uri,
-                          experiment=experiment, n_resamples=args.bootstrap if args.bootstrap is not None else resamples,
-                          seed=seed, log=not args.no_log, allow_unsafe=args.allow_unsafe_pickle)
+        from stancelab.progress import Progress
+
+        n_resamples = args.bootstrap if args.bootstrap is not None else resamples
+        with Progress(quiet=args.quiet) as progress:
+            task = progress.add_task(f"evaluating on {dataset}:{split}, {n_resamples} bootstrap resamples", total=1)
+            result = evaluate(model_uri, dataset, split, data_dir=data_dir, tracking_uri=args.tracking_uri,
+                              experiment=experiment, n_resamples=n_resamples,
+                              seed=seed, log=not args.no_log, allow_unsafe=args.allow_unsafe_pickle)
+            progress.advance(task)
         if args.json:
             write_json(result, args.json)
         for warning in result["warnings"]:
@@ -106,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = [{"metric": k, "value": f"{result[k]['value']:.4f}",
                  "95% CI": f"[{result[k]['ci_low']:.4f}, {result[k]['ci_high']:.4f}]"}
                 for k in METRIC_KEYS if k in result]
-        print_table(rows, title=f"{result['model_uri']} on {dataset}:{split} (n={result['n']})")
-        if args.json:
+        if not args.quiet:
+            print_table(rows, title=f"{result['model_uri']} on {dataset}:{split} (n={result['n']})")
+        if args.json and not args.quiet:
             print(f"wrote {args.json}")
         return 0
 
