@@ -248,7 +248,8 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         progress.advance(refit_bar)
         progress.remove_task(refit_bar)
 
-        mlflow.log_params({f"best.{k}": v for k, v in flat_params(best_cfg).items()})
+        # the chosen configuration under the children's keys, so the sweep lines up with them in the UI
+        mlflow.log_params(flat_params(best_cfg))
         mlflow.set_tags({"best_configuration": best.name, "best_run_id": best.run_id,
                          "model_family": best_cfg.classifier.kind, "target_mode": best_cfg.target_mode})
         mlflow.log_metrics({f"cv_{k}": v for k, v in best.cv_mean.items()})

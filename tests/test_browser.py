@@ -71,7 +71,7 @@ def server(chromium, tmp_path_factory):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)  # the server and its uvicorn worker (our own process group)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()

@@ -65,6 +65,8 @@ def test_params_are_short_and_flat(runs):
     for child in runs["children"]:
         assert child.data.params["classifier.C"] in ("1.0", "10.0")
         assert child.data.params["word.ngram_range"] == "1-2"
+    best = next(c for c in runs["children"] if c.info.run_id == runs["parent"].data.tags["best_run_id"])
+    assert best.data.params.items() <= runs["parent"].data.params.items()  # same keys, so the sweep lines up
 
 
 def test_tags_allow_filtering_by_dataset_task_targets_and_model_family(runs):

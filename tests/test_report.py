@@ -11,12 +11,21 @@ from conftest import run_cli
 
 @pytest.fixture(scope="module")
 def evaluated(trained):
-    from stancelab.evaluation import evaluate
+    """An evaluation of the model registered by the experiment's newest sweep (other tests may add sweeps
+    to the shared store, and the report shows the newest)."""
+    from mlflow.tracking import MlflowClient
 
-    config = trained["config"]
-    result = evaluate(f"models:/{config.model_name}@champion", "idlib", "test", tracking_uri=trained["uri"],
+    from stancelab.evaluation import evaluate
+    from stancelab.report import compare_experiments
+
+    config, uri = trained["config"], trained["uri"]
+    sweep = compare_experiments([config.experiment], uri)[0]["sweep"]
+    client = MlflowClient(uri, registry_uri=uri)
+    version = client.search_model_versions(f"run_id = '{sweep.info.run_id}'")[0]
+    result = evaluate(f"models:/{version.name}/{version.version}", "idlib", "test", tracking_uri=uri,
                       experiment=config.experiment, n_resamples=20, seed=0)
-    return {**trained, "evaluation": result}
+    children = client.search_runs([sweep.info.experiment_id], f"tags.mlflow.parentRunId = '{sweep.info.run_id}'")
+    return {**trained, "evaluation": result, "configurations": [c.info.run_name for c in children]}
 
 
 def test_report_html_compares_cv_and_test_with_intervals_and_embeds_plots(evaluated, tmp_path):
@@ -27,7 +36,8 @@ def test_report_html_compares_cv_and_test_with_intervals_and_embeds_plots(evalua
     html = out.read_text(encoding="utf-8")
     value = evaluated["evaluation"]["f_avg_target_mean"]
     assert f"{100 * value['value']:.2f} [{100 * value['ci_low']:.1f}, {100 * value['ci_high']:.1f}]" in html
-    assert "cv_f_avg_target_mean" in html and "C=1.0" in html and "C=10.0" in html
+    assert "cv_f_avg_target_mean" in html
+    assert all(f"<td>* {name}</td>" in html or f"<td>{name}</td>" in html for name in evaluated["configurations"])
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]{1000,})'", html)
     assert len(images) >= 9  # 5 from the sweep, 4 from the evaluation
     assert "plots/test_f1_per_actor.png" in html and "plots/cv_spread.png" in html
