@@ -60,5 +60,3 @@ def test_evaluate_and_batch_predict_are_silent_with_quiet(trained, tmp_path):
     proc = run_cli("predict.py", "--input", quotes, "--output", out, "--tracking-uri", uri, "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == "" and len(out.read_text("utf-8").splitlines()) == 1
-    proc = run_cli("predict.py", "--input", quotes, "--output", out, "--tracking-uri", uri)
-    assert "predicting 1 quote(s) ...\n" in proc.stderr and "wrote 1 predictions" in proc.stderr
