@@ -1,6 +1,6 @@
-"""Error-analysis tables logged with every training run (``analysis/`` artifacts).
+"""Error-analysis tables logged with every training run (``reports/`` artifacts).
 
-- ``top_ngrams.csv``: per task, target (stance models are per target) and class, the n-grams with
+- ``fit_top_ngrams.csv``: per task, target (stance models are per target) and class, the n-grams with
   the largest weight towards that class relative to the other classes (the model's own coefficients:
   this is where leaks and artefacts show).
 - ``cv_confusion_per_target.csv``: out-of-fold confusion counts per target and task.
@@ -64,9 +64,9 @@ def errors(scored: pd.DataFrame, tasks) -> pd.DataFrame:
 
 
 def log_error_analysis(mlflow, model, scored: pd.DataFrame, tasks, folder) -> None:
-    """Write the three tables into ``folder`` and log them under ``analysis/``."""
-    top_ngrams(model, tasks).to_csv(folder / "top_ngrams.csv", index=False)
+    """Write the three tables into ``folder`` and log them under ``reports/``."""
+    top_ngrams(model, tasks).to_csv(folder / "fit_top_ngrams.csv", index=False)
     confusion_per_target(scored, tasks).to_csv(folder / "cv_confusion_per_target.csv", index=False)
     errors(scored, tasks).to_csv(folder / "cv_errors.csv", index=False)
-    for name in ("top_ngrams.csv", "cv_confusion_per_target.csv", "cv_errors.csv"):
-        mlflow.log_artifact(str(folder / name), "analysis")
+    for name in ("fit_top_ngrams.csv", "cv_confusion_per_target.csv", "cv_errors.csv"):
+        mlflow.log_artifact(str(folder / name), "reports")

@@ -7,7 +7,8 @@ For each value of the column, the experiment's model configuration (``model``, w
 fitted on the train-split rows with other values and scored on the held-out rows. Leaving a target
 out needs one pooled stance model (a per-target model has nothing to route an unseen target to), so
 ``target_mode`` is forced to ``pooled``; the unseen target's one-hot is all zeros. Only train is read.
-Each report is its own MLflow run (``role=generalisation``) with per-group metrics and a CSV table.
+Each report is its own MLflow run (``role=generalisation``): the mean over groups as metrics
+(``cv_loto_<metric>`` / ``cv_loao_<metric>``) and the per-group table as ``reports/cv_loto.csv``.
 """
 
 from __future__ import annotations
@@ -59,11 +60,11 @@ def leave_one_out(config: ExperimentConfig, by: str, tracking_uri: str | None = 
     means = table.drop(columns=[by, "n_train", "n_test"]).mean().to_dict()
     result = {"by": by, "kind": KINDS[by], "table": table, "mean": means}
     if log:
-        result["run_id"] = _log(config, by, table, means, tracking_uri)
+        result["run_id"] = _log(config, by, table, means, sorted(frame["target"].unique()), tracking_uri)
     return result
 
 
-def _log(config, by, table, means, tracking_uri) -> str:
+def _log(config, by, table, means, targets, tracking_uri) -> str:
     import mlflow
 
     from stancelab.training import flat_params
@@ -71,16 +72,14 @@ def _log(config, by, table, means, tracking_uri) -> str:
     tracking.setup(tracking_uri)
     tracking.ensure_experiment(config.experiment)
     label = datasets.label(config.dataset.name)
-    prefix = f"lo{by[0]}o"
+    prefix = f"cv_lo{by[0]}o"
     with mlflow.start_run(run_name=f"{KINDS[by]} on {label}",
                           tags={"role": "generalisation", "generalisation": KINDS[by], "dataset": label,
+                                "split": config.dataset.train_split, "tasks": ",".join(config.tasks),
+                                "targets": ",".join(targets),
                                 **tracking.git_info()}) as run:
         mlflow.log_params(flat_params(config.model))
         mlflow.log_metrics({f"{prefix}_{k}": v for k, v in means.items()})
-        for row in table.to_dict("records"):
-            safe = "".join(ch if ch.isalnum() or ch in "_-. /" else "_" for ch in str(row[by]))
-            mlflow.log_metrics({f"{prefix}_{k}.{safe}": v for k, v in row.items()
-                                if k not in (by, "n_train", "n_test")})
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"{prefix}.csv"
             table.to_csv(path, index=False)

@@ -354,7 +354,7 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         mlflow.log_metrics({f"cv_{k}_std": v for k, v in best.cv_std.items()})
         mlflow.log_metric("fit_seconds", fit_seconds)
         mlflow.log_metric("cv_seconds", sum(r.cv_seconds for r in results))  # the whole sweep (summed fits)
-        mlflow.log_metric("sweep_seconds", sweep_seconds)  # wall clock of the sweep
+        mlflow.log_metric("cv_wall_seconds", sweep_seconds)  # wall clock of the whole sweep
         mlflow.log_metric("fit_vocabulary_size", _vocabulary_size(model))
         _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index], ds_cfg.name, model)
         ran = [i for i, f in enumerate(folds) if f is not None]  # reused trials have no fold table here

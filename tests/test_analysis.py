@@ -11,11 +11,11 @@ from mlflow.tracking import MlflowClient
 def test_training_logs_error_analysis_tables(trained, tmp_path):
     uri, result = trained["uri"], trained["result"]
     mlflow.set_tracking_uri(uri)
-    logged = {a.path for a in MlflowClient(uri).list_artifacts(result.parent_run_id, "analysis")}
-    assert logged == {"analysis/top_ngrams.csv", "analysis/cv_confusion_per_target.csv", "analysis/cv_errors.csv"}
-    folder = mlflow.artifacts.download_artifacts(run_id=result.parent_run_id, artifact_path="analysis",
+    logged = {a.path for a in MlflowClient(uri).list_artifacts(result.parent_run_id, "reports")}
+    assert {"reports/fit_top_ngrams.csv", "reports/cv_confusion_per_target.csv", "reports/cv_errors.csv"} <= logged
+    folder = mlflow.artifacts.download_artifacts(run_id=result.parent_run_id, artifact_path="reports",
                                                  dst_path=str(tmp_path))
-    top = pd.read_csv(f"{folder}/top_ngrams.csv")
+    top = pd.read_csv(f"{folder}/fit_top_ngrams.csv")
     stance = top[top["task"] == "stance"]
     assert set(stance["target"]) == {"turkish_operation_idlib", "nato_support_turkey", "deescalation_idlib"}
     assert set(stance["label"]) <= {"favor", "against", "none"} and (stance["weight"] > 0).all()

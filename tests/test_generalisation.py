@@ -19,7 +19,7 @@ def test_leave_one_target_out_logs_one_run_with_a_row_per_target(tracking_uri):
     assert (table["n_train"] + table["n_test"] == 3 * table["n_test"]).all()  # 3 targets, each sentence labelled for all
     run = MlflowClient(tracking_uri).get_run(result["run_id"])
     assert run.data.tags["role"] == "generalisation"
-    assert 0 <= run.data.metrics["loto_f_avg"] <= 1
+    assert 0 <= run.data.metrics["cv_loto_f_avg"] <= 1
 
 
 def test_leave_one_actor_out_holds_each_actor_out(tracking_uri):
