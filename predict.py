@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 from stancelab.errors import UserError
-from stancelab.files import atomic_output
+from stancelab.files import atomic_output, check_output_folder
 from stancelab.prediction import Predictor, default_model_uri, load
 
 __all__ = ["load", "Predictor", "default_model_uri", "read_records", "write_results", "main"]
@@ -114,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError("a quote needs --target (a target id or name)")
         if args.output is not None and args.output.suffix.lower() not in (".jsonl", ".csv"):
             raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
+        if args.output is not None:
+            check_output_folder(args.output)
         if args.input is not None:
             records, lines = read_records(args.input)
             source = str(args.input)

@@ -7,10 +7,12 @@ next to the database file, so a temporary store in tests is self-contained.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -60,18 +62,60 @@ def setup(explicit_uri: str | None = None) -> str:
         raise UserError(f"{uri}: folder {db.resolve().parent} does not exist")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if db is not None:
+        _create_sqlite_store(uri)
     return uri
+
+
+@contextlib.contextmanager
+def store_lock(uri: str | None = None) -> Iterator[None]:
+    """Exclusive inter-process lock for a local SQLite store (``<db>.lock`` beside the database);
+    a no-op for other stores. Held while a store is created and while a model is registered and
+    the champion alias is decided, so concurrent ``train.py`` processes cannot interleave there."""
+    import fcntl
+
+    import mlflow
+
+    db = _sqlite_path(uri or mlflow.get_tracking_uri())
+    if db is None:
+        yield
+        return
+    with open(db.resolve().with_name(db.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _create_sqlite_store(uri: str) -> None:
+    """Create and migrate a SQLite store once, under the store lock. MLflow creates the tables on
+    first use without any inter-process coordination: two processes opening a fresh store at the
+    same time both run the migrations and one dies ("duplicate column name: step")."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+    if uri in _CREATED:
+        return
+    with store_lock(uri):
+        TrackingStore(uri, artifact_root(uri))  # runs the migrations when the tables are missing
+        RegistryStore(uri)
+    _CREATED.add(uri)
+
+
+_CREATED: set[str] = set()
 
 
 def ensure_experiment(name: str) -> str:
     import mlflow
 
     uri = mlflow.get_tracking_uri()
-    experiment = mlflow.get_experiment_by_name(name)
-    if experiment is None:
-        experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri))
-    else:
-        experiment_id = experiment.experiment_id
+    with store_lock(uri):  # two processes must not both create it
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is None:
+            experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri))
+        else:
+            experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
 
@@ -103,6 +147,23 @@ def git_info() -> dict[str, str]:
         return {"git_commit": head.stdout.strip(), "git_dirty": str(bool(dirty.stdout.strip())).lower()}
     except (OSError, subprocess.SubprocessError):
         return {}
+
+
+VERSIONED_PACKAGES = ("scikit-learn", "numpy", "scipy", "pandas", "mlflow", "skops", "pydantic", "joblib")
+
+
+def environment_tags() -> dict[str, str]:
+    """Python and package versions a run was made with (tags ``python_version``, ``version.<package>``)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    tags = {"python_version": platform.python_version(), "platform": platform.platform()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            tags[f"version.{name}"] = version(name)
+        except PackageNotFoundError:
+            tags[f"version.{name}"] = "not installed"
+    return tags
 
 
 def ui_command(uri: str) -> str:
