@@ -160,12 +160,12 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
 
     from stancelab.progress import Progress
 
-    tracking.setup(tracking_uri)
     tasks = list(config.tasks)
     ds_cfg = config.dataset
     frame = datasets.load(ds_cfg.name, ds_cfg.train_split, ds_cfg.data_dir, tasks, verify=ds_cfg.verify_checksums)
     report: datasets.DataReport = frame.attrs["report"]
     splits = cv_splits(frame, config.cv.folds, config.seed)
+    tracking.setup(tracking_uri)  # after the data checks: bad data must not create or touch a store
     configurations = config.configurations()
     select = config.cv.select_by
 
