@@ -44,7 +44,8 @@ def read_records(path: Path) -> tuple[list[dict], list[int]]:
         return frame.to_dict("records"), lines
     if suffix in (".jsonl", ".ndjson"):
         records, lines = [], []
-        for number, line in enumerate(read_text(path).splitlines(), 1):
+        # only \n ends a JSON line: json.dumps(ensure_ascii=False) leaves U+2028, U+0085... inside strings
+        for number, line in enumerate(read_text(path).split("\n"), 1):
             if not line.strip():
                 continue
             try:

@@ -173,7 +173,7 @@ def read_predictions(path: Path | str) -> pd.DataFrame:
         frame = datasets.read_csv_records(path, ("id", "target", "stance"), optional=("sentiment",))
     elif suffix in (".jsonl", ".ndjson"):
         records = []
-        for number, line in enumerate(datasets.read_text(path).splitlines(), 1):
+        for number, line in enumerate(datasets.read_text(path).split("\n"), 1):
             if not line.strip():
                 continue
             try:

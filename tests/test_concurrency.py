@@ -22,8 +22,11 @@ C_VALUES = (0.05, 1.0, 20.0)  # three configurations with different CV scores
 
 def test_parallel_training_processes_all_finish_and_are_all_recorded(tmp_path):
     corpus = pd.read_csv(REPO / "data" / "corpus.csv", keep_default_na=False, dtype=str)
-    tiny = corpus[(corpus["lang"] == "en") & (corpus["split"] == "train")]
-    tiny.to_csv(tmp_path / "tiny.csv", index=False)
+    tiny = corpus[(corpus["lang"] == "en") & (corpus["split"] == "train")].copy()
+    tiny.loc[tiny.index[:6], "text"] += " 🇹🇷 — دعم الناتو 👍🏽 支持"  # mixed scripts and emoji train fine
+    # test rows whose labels train.py must never read: reading them would fail validation
+    unread = tiny.head(3).assign(id=lambda f: "unread-" + f["id"], stance="NOT-A-LABEL", sentiment="?", split="test")
+    pd.concat([tiny, unread]).to_csv(tmp_path / "tiny.csv", index=False)
     experiment = tmp_path / "tiny.yaml"
     experiment.write_text(f"experiment: concurrency\nmodel_name: tiny-stance\ndataset: {{name: {tmp_path / 'tiny.csv'}}}\n"
                           "cv: {folds: 2}\nn_jobs: 1\nmodel: {char: null}\n", encoding="utf-8")
@@ -47,6 +50,7 @@ def test_parallel_training_processes_all_finish_and_are_all_recorded(tmp_path):
     assert all(r.info.status == "FINISHED" for r in runs)
     assert sorted(float(r.data.params["best.classifier.C"]) for r in parents) == sorted(C_VALUES)
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {r.info.run_id for r in parents}
+    assert {r.data.tags["data_rows"] for r in parents} == {str(len(tiny))}  # the train rows only
 
     versions = client.search_model_versions("name = 'tiny-stance'")
     assert sorted(int(v.version) for v in versions) == [1, 2, 3]
