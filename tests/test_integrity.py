@@ -146,3 +146,27 @@ def test_pickle_model_needs_the_opt_in_flag(model_dir, tmp_path, capsys, monkeyp
         predict.main(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--allow-unsafe-pickle" in help_text and "runs any code inside it" in help_text
+
+
+# ----------------------------------------------------------------- scoring a predictions file
+
+def test_scoring_predict_output_equals_evaluating_the_model(trained, tmp_path, capsys):
+    """predict.py's own output (with ids), shuffled, scores exactly like evaluating the model."""
+    import evaluate as evaluate_cli
+
+    test = datasets.load("idlib", "test")
+    quotes = tmp_path / "quotes.csv"
+    test[["id", "text", "target", "actor"]].sample(frac=1, random_state=1).to_csv(quotes, index=False)
+    out = tmp_path / "predictions.jsonl"
+    assert predict.main(["--input", str(quotes), "--output", str(out), "--no-evidence",
+                         "--tracking-uri", trained["uri"]]) == 0
+    scores = tmp_path / "scores.json"
+    assert evaluate_cli.main(["--predictions", str(out), "--data", "idlib:test", "--bootstrap", "50",
+                              "--json", str(scores)]) == 0, capsys.readouterr().err
+    from_file = json.loads(scores.read_text(encoding="utf-8"))
+    from_model = evaluate("models:/idlib-stance@champion", "idlib", "test", tracking_uri=trained["uri"],
+                          n_resamples=50, log=False)
+    assert from_file["n"] == from_model["n"] == len(test)
+    for key in ("f_avg", "f_avg_target_mean", "stance_macro_f1", "sentiment_macro_f1"):
+        assert from_file[key] == from_model[key], key
+    assert from_file["per_target"] == from_model["per_target"]
