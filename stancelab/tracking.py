@@ -80,12 +80,21 @@ def store_lock(uri: str | None = None) -> Iterator[None]:
     if db is None:
         yield
         return
-    with open(db.resolve().with_name(db.name + ".lock"), "a") as handle:
+    lock = db.resolve().with_name(db.name + ".lock")
+    if lock in _HELD:  # re-entered in this process: flock on a second handle would wait for ourselves
+        yield
+        return
+    with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        _HELD.add(lock)
         try:
             yield
         finally:
+            _HELD.discard(lock)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_HELD: set[Path] = set()
 
 
 def _create_sqlite_store(uri: str) -> None:
