@@ -1,5 +1,5 @@
-"""Bad input on every surface a user can give it: predict.py inputs, train.py / evaluate.py data CSVs,
-experiment YAML, CLI flags, model URIs and predictions files.
+"""Bad input on every surface a user can give it: predict.py inputs, articles and actors YAML,
+train.py / evaluate.py data CSVs, experiment YAML, CLI flags, model URIs and predictions files.
 
 Every case must end with exit status 2, exactly one stderr line ``error: <file>[:<line>]: ...`` that
 names the file and the line or field, no traceback and no output file (nor a temporary one) left
@@ -49,6 +49,11 @@ FILES = {
     "no_target.jsonl": b'{"text": "ok"}\n',
     "number_text.jsonl": f'{{"text": 12, "target": "{TARGET}"}}\n'.encode(),
     "quotes.txt": b"just a text file\n",
+    # articles and actors YAML (predict.py --article)
+    "article.txt": "قال المتحدث باسم الكرملين دميتري بيسكوف إن الوضع في إدلب خطير.\n".encode(),
+    "empty_article.txt": b"\n \n",
+    "control_actors.yaml": b"Peskov: [\x01Peskov]\n",
+    "dup_actors.yaml": "Peskov: [بيسكوف]\nLavrov: [لافروف]\nPeskov: [Peskov]\n".encode(),
     # experiment YAML
     "empty.yaml": b"",
     "garbage.yaml": _garbage(),
@@ -90,6 +95,17 @@ NO_MODEL = [  # (cli, args, expected fragment of the one error line); these fail
     ("predict.py", ["--input", "."], ".: unsupported input type"),
     ("predict.py", ["x", "--target", TARGET, "--output", "out.txt"], "out.txt: unsupported output type"),
     ("predict.py", ["x", "--target", TARGET, "--output", "no/such/folder/out.jsonl"], "folder no/such/folder does not exist"),
+    ("predict.py", ["--article", "missing.txt", "--template", "t.csv"], "missing.txt: no such file"),
+    ("predict.py", ["--article", "empty_article.txt", "--template", "t.csv"], "empty_article.txt: empty article"),
+    ("predict.py", ["--article", "garbage.csv", "--template", "t.csv"], "garbage.csv:1: not valid utf-8"),
+    ("predict.py", ["--article", "article.txt", "--actors", "garbage.yaml", "--template", "t.csv"],
+     "garbage.yaml:1: not valid utf-8"),
+    ("predict.py", ["--article", "article.txt", "--actors", "control_actors.yaml", "--template", "t.csv"],
+     "control_actors.yaml:1: not valid YAML (control character U+0001"),
+    ("predict.py", ["--article", "article.txt", "--actors", "dup_actors.yaml", "--template", "t.csv"],
+     "dup_actors.yaml:3: duplicate actor id 'Peskov'"),
+    ("predict.py", ["--article", "article.txt", "--actors", "list.yaml", "--template", "t.csv"],
+     "list.yaml:1: expected a mapping"),
     ("train.py", ["missing.yaml"], "missing.yaml: no such experiment file"),
     ("train.py", ["empty.yaml"], "empty.yaml: expected a mapping"),
     ("train.py", ["garbage.yaml"], "garbage.yaml:1: not UTF-8 text"),
