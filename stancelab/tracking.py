@@ -138,8 +138,9 @@ def log_dataset(frame, name: str, split: str, context: str) -> str:
     sha = datasets.digest(frame)
     data = frame[list(datasets.SCHEMA)].astype(object)
     source = frame.attrs.get("paths", [name])[0]
-    mlflow.log_input(mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance"),
-                     context=context, tags={"sha256": sha})
+    dataset = mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance")
+    with store_lock():  # MLflow gets-or-inserts the dataset row: two processes logging the same data collide
+        mlflow.log_input(dataset, context=context, tags={"sha256": sha})
     return sha
 
 
