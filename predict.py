@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="write .jsonl or .csv here (default: JSON lines on stdout)")
     parser.add_argument("--model", help="model URI (default: models:/<default experiment model>@champion)")
     parser.add_argument("--no-evidence", action="store_true", help="skip the evidence n-grams (faster)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
     article = parser.add_argument_group("articles: who said what")
     article.add_argument("--article", type=Path, help="a news article (UTF-8 text): attribute every sentence and predict")
     article.add_argument("--actors", type=Path,
@@ -149,15 +150,20 @@ def main(argv: list[str] | None = None) -> int:
             records, lines, source = [{"text": args.quote, "target": args.target[0], "actor": args.actor}], None, None
         model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
         frame = model.frame(records, source, lines)  # validate everything before predicting anything
+        from stancelab.progress import Progress
+
         results = []
-        for start in range(0, len(frame), BATCH):
-            results += model.predict_frame(frame.iloc[start:start + BATCH], evidence=not args.no_evidence)
+        with Progress(quiet=args.quiet or args.input is None) as progress:
+            task = progress.add_task(f"predicting {len(frame)} quote(s)", total=len(frame))
+            for start in range(0, len(frame), BATCH):
+                results += model.predict_frame(frame.iloc[start:start + BATCH], evidence=not args.no_evidence)
+                progress.advance(task, len(frame.iloc[start:start + BATCH]))
         extras = [{"id": r["id"]} if r.get("id") not in (None, "") else {} for r in records]
         if args.quote is not None and args.output is None:
             print(json.dumps(results[0], ensure_ascii=False, indent=2))
             return 0
         write_results(results, args.output, model.tasks, extras)
-        if args.output is not None:
+        if args.output is not None and not args.quiet:
             print(f"wrote {len(results)} predictions to {args.output}", file=sys.stderr)
         return 0
 

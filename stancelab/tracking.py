@@ -122,7 +122,9 @@ def ensure_experiment(name: str) -> str:
     with store_lock(uri):  # two processes must not both create it
         experiment = mlflow.get_experiment_by_name(name)
         if experiment is None:
-            experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri))
+            # the MLflow 3 UI files the experiment under "Model training", not GenAI traces
+            experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri),
+                                                     tags={"mlflow.experimentKind": "custom_model_development"})
         else:
             experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
