@@ -3,6 +3,7 @@
     python evaluate.py EXPERIMENT.yaml --split test --json OUT.json     # the experiment's champion
     python evaluate.py --model models:/mawqif-stance/3 --data mawqif:test --json OUT.json
     python evaluate.py --compare RUN_A RUN_B --json OUT.json  # paired bootstrap + McNemar, B vs A
+    python evaluate.py --predictions PRED.jsonl --data mawqif:test      # score a file (id,target,stance[,sentiment])
     python evaluate.py report [--experiment NAME ...] --output report.html|.md   # experiments side by side
 
 The JSON holds n, f_avg (SemEval-2016), f_avg_target_mean (StanceEval 2024), stance and sentiment
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", help="split to evaluate (default: the experiment's test split)")
     parser.add_argument("--model", help="model URI (models:/name@alias, models:/name/version, runs:/id/model)")
     parser.add_argument("--data", help="NAME:SPLIT, e.g. mawqif:test, or PATH.csv:SPLIT for a schema CSV")
+    parser.add_argument("--predictions", type=Path,
+                        help="score this .csv/.jsonl (id,target,stance[,sentiment]) instead of a model; its ids "
+                             "must match the gold split's one to one (nothing is logged)")
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--bootstrap", type=int, help="bootstrap resamples (default: the experiment's, or 1000)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
@@ -83,16 +87,20 @@ def main(argv: list[str] | None = None) -> int:
         from stancelab.config import load_config
         from stancelab.console import print_table
         from stancelab.errors import UserError
-        from stancelab.evaluation import evaluate
+        from stancelab.evaluation import evaluate, score_predictions
+        from stancelab.files import check_output_folder
 
+        if args.json:
+            check_output_folder(args.json)
         if args.compare:
             return _compare(args)
-        experiment, data_dir, seed, resamples = None, None, 0, 1000
+        experiment, data_dir, seed, resamples, verify = None, None, 0, 1000, True
         model_uri, dataset, split = args.model, None, args.split
         if args.experiment:
             config = load_config(args.experiment, args.overrides)
             experiment, data_dir, seed, resamples = (config.experiment, config.dataset.data_dir, config.seed,
                                                      config.bootstrap)
+            verify = config.dataset.verify_checksums
             model_uri = model_uri or f"models:/{config.model_name}@champion"
             dataset, split = config.dataset.name, split or config.dataset.test_split
         if args.data:
@@ -100,17 +108,23 @@ def main(argv: list[str] | None = None) -> int:
             if not sep or not name or not data_split:
                 raise UserError(f"--data '{args.data}': expected NAME:SPLIT, e.g. mawqif:test")
             dataset, split = name, data_split
-        if dataset is None or model_uri is None:
-            raise UserError("give an experiment YAML, or --model URI with --data NAME:SPLIT")
-        from stancelab.progress import Progress
-
         n_resamples = args.bootstrap if args.bootstrap is not None else resamples
-        with Progress(quiet=args.quiet) as progress:
-            task = progress.add_task(f"evaluating on {dataset}:{split}, {n_resamples} bootstrap resamples", total=1)
-            result = evaluate(model_uri, dataset, split, data_dir=data_dir, tracking_uri=args.tracking_uri,
-                              experiment=experiment, n_resamples=n_resamples,
-                              seed=seed, log=not args.no_log, allow_unsafe=args.allow_unsafe_pickle)
-            progress.advance(task)
+        if args.predictions is not None:
+            if args.model or dataset is None:
+                raise UserError("--predictions FILE needs --data NAME:SPLIT (or an experiment YAML) and no --model")
+            result = score_predictions(args.predictions, dataset, split, data_dir=data_dir, n_resamples=n_resamples,
+                                       seed=seed, verify_checksums=verify)
+        else:
+            if dataset is None or model_uri is None:
+                raise UserError("give an experiment YAML, or --model URI with --data NAME:SPLIT")
+            from stancelab.progress import Progress
+
+            with Progress(quiet=args.quiet) as progress:
+                task = progress.add_task(f"evaluating on {dataset}:{split}, {n_resamples} bootstrap resamples", total=1)
+                result = evaluate(model_uri, dataset, split, data_dir=data_dir, tracking_uri=args.tracking_uri,
+                                  experiment=experiment, n_resamples=n_resamples, seed=seed, log=not args.no_log,
+                                  allow_unsafe=args.allow_unsafe_pickle, verify_checksums=verify)
+                progress.advance(task)
         if args.json:
             write_json(result, args.json)
         for warning in result["warnings"]:
@@ -119,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                  "95% CI": f"[{result[k]['ci_low']:.4f}, {result[k]['ci_high']:.4f}]"}
                 for k in METRIC_KEYS if k in result]
         if not args.quiet:
-            print_table(rows, title=f"{result['model_uri']} on {dataset}:{split} (n={result['n']})")
+            print_table(rows, title=f"{result.get('model_uri') or result['predictions']} on {dataset}:{split} (n={result['n']})")
         if args.json and not args.quiet:
             print(f"wrote {args.json}")
         return 0

@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 from stancelab.errors import UserError
-from stancelab.files import atomic_output
+from stancelab.files import atomic_output, check_output_folder
 from stancelab.prediction import Predictor, default_model_uri, load
 
 __all__ = ["load", "Predictor", "default_model_uri", "read_records", "write_results", "main"]
@@ -52,7 +52,8 @@ def read_records(path: Path) -> tuple[list[dict], list[int]]:
         return frame.to_dict("records"), lines
     if suffix in (".jsonl", ".ndjson"):
         records, lines = [], []
-        for number, line in enumerate(read_text(path).splitlines(), 1):
+        # only \n ends a JSON line: json.dumps(ensure_ascii=False) leaves U+2028, U+0085... inside strings
+        for number, line in enumerate(read_text(path).split("\n"), 1):
             if not line.strip():
                 continue
             try:
@@ -140,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError("a single quote takes one --target")
         if args.output is not None and args.output.suffix.lower() not in (".jsonl", ".csv"):
             raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
+        if args.output is not None:
+            check_output_folder(args.output)
         if args.input is not None:
             records, lines = read_records(args.input)
             source = str(args.input)

@@ -63,6 +63,10 @@ def load_actors(path: Path | str) -> Actors:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         raise located(path, f"not valid YAML ({exc.problem or exc.context})", line=line) from None
+    except yaml.reader.ReaderError as exc:  # a control character; its str() spans two lines
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise located(path, f"not valid YAML (control character {char} at offset {exc.position})",
+                      line=text[: exc.position].count("\n") + 1) from None
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({exc})") from None
     if root is None:

@@ -102,6 +102,7 @@ class DatasetConfig(Strict):
     train_split: str = "train"
     test_split: str = "test"
     data_dir: Path | None = Field(None, description="folder of the public benchmark files (default: see README)")
+    verify_checksums: bool = Field(True, description="refuse a benchmark file whose sha256 differs from the pinned one")
 
 
 class CVConfig(Strict):
@@ -126,8 +127,15 @@ class ExperimentConfig(Strict):
     tasks: tuple[Literal["stance", "sentiment"], ...] = ("stance", "sentiment")
     seed: int = 13
     n_jobs: int = Field(-1, description="parallel CV folds (joblib); -1 = all cores")
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _some_jobs(cls, value):
+        if value == 0:
+            raise ValueError("n_jobs must be a positive number of processes, or -1 for all cores")
+        return value
     cv: CVConfig = CVConfig()
-    bootstrap: int = Field(1000, ge=0, description="bootstrap resamples for confidence intervals")
+    bootstrap: int = Field(1000, ge=1, description="bootstrap resamples for confidence intervals")
     model: ModelConfig = ModelConfig()
     grid: dict[str, list[Any]] = Field(
         default_factory=dict, description="dotted model keys -> values; every combination is one configuration")
@@ -237,7 +245,8 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except FileNotFoundError:
         raise UserError(f"{path}: no such experiment file") from None
     except UnicodeDecodeError as exc:
-        raise UserError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise UserError(f"{path}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
     try:
@@ -245,6 +254,10 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
+        if isinstance(exc, yaml.reader.ReaderError):  # a control character; its str() spans lines
+            line = f":{text[: exc.position].count(chr(10)) + 1}"
+            char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+            exc.problem = f"control character {char} at offset {exc.position} is not allowed"
         raise UserError(f"{path}{line}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(raw, dict):
         raise UserError(f"{path}: expected a mapping of experiment settings")

@@ -30,7 +30,8 @@ def run_cli(body: Callable[[], int | None]) -> int:
     try:
         return int(body() or 0)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # one line, whatever the message (a wrapped library message may span several)
+        print("error: " + " ".join(line.strip() for line in str(exc).splitlines() if line.strip()), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

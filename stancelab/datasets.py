@@ -82,6 +82,9 @@ def read_csv_records(path: Path, required: tuple[str, ...], *, encoding: str = "
         raise UserError(f"{path}: empty file, expected a header with columns {', '.join(required)}")
     if "\x00" in text:
         raise located(path, "contains NUL bytes: not a text CSV file", line=text[: text.index("\x00")].count("\n") + 1)
+    # The csv module's default field limit (128 KiB) would turn one long text into a misleading
+    # "malformed CSV" error; a field can be as long as the file.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [h.strip() for h in next(reader)]
@@ -390,14 +393,43 @@ def get_dataset(name: str) -> Dataset:
                         "(or a path to a CSV in the project schema)") from None
 
 
-def load(name: str, split: str, root: Path | str | None = None, tasks=("stance", "sentiment")) -> pd.DataFrame:
-    """Load one split of a registered dataset, or of a schema CSV given by path."""
+def load(name: str, split: str, root: Path | str | None = None, tasks=("stance", "sentiment"),
+         verify: bool = True) -> pd.DataFrame:
+    """Load one split of a registered dataset, or of a schema CSV given by path.
+
+    A registered benchmark file must still have the sha256 it was pinned with: a changed file is
+    an error (``verify=False``: a warning, and ``frame.attrs["checksum"] == "modified"``)."""
     if name.endswith(".csv"):
-        return load_schema_csv(Path(name), split=split, tasks=tasks)
+        frame = load_schema_csv(Path(name), split=split, tasks=tasks)
+        frame.attrs["checksum"] = "not pinned"
+        return frame
     dataset = get_dataset(name)
     if split not in dataset.splits:
         raise UserError(f"dataset '{name}' has no split '{split}'; splits: {', '.join(dataset.splits)}")
-    return dataset.loader(dataset, split, Path(root) if root else None)
+    status, problem = verify_checksum(dataset, split, Path(root) if root else None)
+    if problem and verify:
+        raise UserError(problem + "; restore it with `python -m stancelab.datasets fetch " + name
+                        + "` (--from DIR for a local copy), or set dataset.verify_checksums: false in the experiment "
+                        "to use this copy anyway (the run is then tagged data_checksum=modified)")
+    frame = dataset.loader(dataset, split, Path(root) if root else None)
+    frame.attrs["checksum"] = status
+    if problem:
+        frame.attrs["report"].warnings.append(problem + " (dataset.verify_checksums is false: used anyway)")
+    return frame
+
+
+def verify_checksum(dataset: Dataset, split: str, root: Path | None) -> tuple[str, str | None]:
+    """("verified" | "modified" | "not pinned", the mismatch message or None) for one split's file."""
+    pinned = {f.name: f.sha256 for f in dataset.files}.get(f"{split}.csv")
+    path = dataset_folder(dataset, root) / f"{split}.csv"
+    if pinned is None or not path.is_file():  # embedded data, or missing (the loader explains how to fetch)
+        return "not pinned", None
+    actual = sha256_file(path)
+    if actual == pinned:
+        return "verified", None
+    return "modified", (f"{path}: sha256 {actual} differs from the {pinned} pinned for {dataset.name}:{split}; "
+                        "the file changed after it was fetched (edited, re-exported or corrupted), so its scores "
+                        "are not comparable with published ones")
 
 
 def label(name: str) -> str:

@@ -11,12 +11,20 @@ from pathlib import Path
 from stancelab.errors import UserError
 
 
+def check_output_folder(path: Path | str) -> None:
+    """Fail before any work is done when an output file could not be written at the end."""
+    path = Path(path)
+    if not path.parent.resolve().is_dir():
+        raise UserError(f"{path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, expected a file name")
+
+
 @contextmanager
 def atomic_output(path: Path | str, newline: str | None = None) -> Iterator:
     """Write text to a temporary file beside ``path`` and rename it into place on success only."""
     path = Path(path)
-    if not path.parent.resolve().is_dir():
-        raise UserError(f"{path}: folder {path.parent} does not exist")
+    check_output_folder(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:

@@ -7,10 +7,12 @@ next to the database file, so a temporary store in tests is self-contained.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -60,20 +62,71 @@ def setup(explicit_uri: str | None = None) -> str:
         raise UserError(f"{uri}: folder {db.resolve().parent} does not exist")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if db is not None:
+        _create_sqlite_store(uri)
     return uri
+
+
+@contextlib.contextmanager
+def store_lock(uri: str | None = None) -> Iterator[None]:
+    """Exclusive inter-process lock for a local SQLite store (``<db>.lock`` beside the database);
+    a no-op for other stores. Held while a store is created and while a model is registered and
+    the champion alias is decided, so concurrent ``train.py`` processes cannot interleave there."""
+    import fcntl
+
+    import mlflow
+
+    db = _sqlite_path(uri or mlflow.get_tracking_uri())
+    if db is None:
+        yield
+        return
+    lock = db.resolve().with_name(db.name + ".lock")
+    if lock in _HELD:  # re-entered in this process: flock on a second handle would wait for ourselves
+        yield
+        return
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _HELD.add(lock)
+        try:
+            yield
+        finally:
+            _HELD.discard(lock)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_HELD: set[Path] = set()
+
+
+def _create_sqlite_store(uri: str) -> None:
+    """Create and migrate a SQLite store once, under the store lock. MLflow creates the tables on
+    first use without any inter-process coordination: two processes opening a fresh store at the
+    same time both run the migrations and one dies ("duplicate column name: step")."""
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+    if uri in _CREATED:
+        return
+    with store_lock(uri):
+        TrackingStore(uri, artifact_root(uri))  # runs the migrations when the tables are missing
+        RegistryStore(uri)
+    _CREATED.add(uri)
+
+
+_CREATED: set[str] = set()
 
 
 def ensure_experiment(name: str) -> str:
     import mlflow
 
     uri = mlflow.get_tracking_uri()
-    experiment = mlflow.get_experiment_by_name(name)
-    if experiment is None:
-        # the MLflow 3 UI files the experiment under "Model training", not GenAI traces
-        experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri),
-                                                 tags={"mlflow.experimentKind": "custom_model_development"})
-    else:
-        experiment_id = experiment.experiment_id
+    with store_lock(uri):  # two processes must not both create it
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is None:
+            # the MLflow 3 UI files the experiment under "Model training", not GenAI traces
+            experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri),
+                                                     tags={"mlflow.experimentKind": "custom_model_development"})
+        else:
+            experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
 
@@ -87,8 +140,9 @@ def log_dataset(frame, name: str, split: str, context: str) -> str:
     sha = datasets.digest(frame)
     data = frame[list(datasets.SCHEMA)].astype(object)
     source = frame.attrs.get("paths", [name])[0]
-    mlflow.log_input(mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance"),
-                     context=context, tags={"sha256": sha})
+    dataset = mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance")
+    with store_lock():  # MLflow gets-or-inserts the dataset row: two processes logging the same data collide
+        mlflow.log_input(dataset, context=context, tags={"sha256": sha})
     return sha
 
 
@@ -105,6 +159,23 @@ def git_info() -> dict[str, str]:
         return {"git_commit": head.stdout.strip(), "git_dirty": str(bool(dirty.stdout.strip())).lower()}
     except (OSError, subprocess.SubprocessError):
         return {}
+
+
+VERSIONED_PACKAGES = ("scikit-learn", "numpy", "scipy", "pandas", "mlflow", "skops", "pydantic", "joblib")
+
+
+def environment_tags() -> dict[str, str]:
+    """Python and package versions a run was made with (tags ``python_version``, ``version.<package>``)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    tags = {"python_version": platform.python_version(), "platform": platform.platform()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            tags[f"version.{name}"] = version(name)
+        except PackageNotFoundError:
+            tags[f"version.{name}"] = "not installed"
+    return tags
 
 
 def ui_command(uri: str) -> str:

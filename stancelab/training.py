@@ -266,12 +266,12 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
 
     from stancelab.progress import Progress
 
-    tracking.setup(tracking_uri)
     tasks = list(config.tasks)
     ds_cfg = config.dataset
-    frame = datasets.load(ds_cfg.name, ds_cfg.train_split, ds_cfg.data_dir, tasks)
+    frame = datasets.load(ds_cfg.name, ds_cfg.train_split, ds_cfg.data_dir, tasks, verify=ds_cfg.verify_checksums)
     report: datasets.DataReport = frame.attrs["report"]
     splits = cv_splits(frame, config.cv.folds, config.seed)
+    tracking.setup(tracking_uri)  # after the data checks: bad data must not create or touch a store
     configurations = config.configurations()
     select = config.cv.select_by
 
@@ -280,13 +280,14 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
     dataset_label = datasets.label(ds_cfg.name)
     base_tags = {"dataset": dataset_label, "split": ds_cfg.train_split, "tasks": ",".join(tasks),
                  "targets": ",".join(sorted(frame["target"].unique())),
-                 "seed": str(config.seed), **tracking.git_info()}
+                 "seed": str(config.seed), **tracking.git_info(), **tracking.environment_tags()}
     progress = progress or Progress(quiet=True)
     with mlflow.start_run(run_name=sweep_name(dataset_label, configurations),
                           tags={**base_tags, "role": "sweep"}) as parent:
         sha = tracking.log_dataset(frame, dataset_label, ds_cfg.train_split, "training")
         mlflow.log_dict(config_to_dict(config), "config.json")
-        mlflow.set_tags({"dataset_sha256": sha, "data_rows": str(len(frame)),
+        mlflow.set_tags({"dataset_sha256": sha, "data_checksum": frame.attrs.get("checksum", ""),
+                         "data_rows": str(len(frame)),
                          "data_exact_duplicates": str(report.exact_duplicates),
                          "data_conflicting_duplicates": str(report.conflicting_duplicates)})
         mlflow.log_params({"cv.folds": config.cv.folds, "cv.select_by": select, "n_configurations": len(configurations),
@@ -374,18 +375,12 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
             skops_trusted_types=TRUSTED_TYPES,
             signature=signature,
             input_example=example,
-            registered_model_name=config.model_name,
             pip_requirements=pip_requirements(),
             metadata={"tasks": tasks, "targets": target_map, "dataset": dataset_label,
                       "train_sha256": sha, "select_by": select, "cv_score": best.cv_mean[select]},
         )
-        version = str(info.registered_model_version)
-        previous, previous_score = _champion_score(client, config.model_name, f"cv_{select}")
-        promote = previous is None or previous_score is None or best.cv_mean[select] > previous_score
-        client.set_model_version_tag(config.model_name, version, f"cv_{select}", f"{best.cv_mean[select]:.4f}")
-        client.set_model_version_tag(config.model_name, version, "dataset", dataset_label)
-        if promote:
-            client.set_registered_model_alias(config.model_name, CHAMPION, version)
+        version, promote, previous = register(client, info.model_uri, config.model_name, select,
+                                              best.cv_mean[select], {"dataset": dataset_label})
         mlflow.set_tag("champion", str(promote).lower())
         mlflow.log_dict({"data_report": report.as_dict()}, "reports/data_report.json")
 
@@ -401,6 +396,26 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         previous_champion=previous,
         data_warnings=list(report.warnings),
     )
+
+
+def register(client, model_uri: str, model_name: str, select: str, score: float,
+             tags: dict[str, str]) -> tuple[str, bool, str | None]:
+    """Register a logged model and move ``champion`` to it if it beats the current champion's CV score.
+
+    Read-compare-write under the store lock: two ``train.py`` processes finishing together must not
+    both read the old champion and let the weaker model take the alias last."""
+    import mlflow
+
+    with tracking.store_lock():
+        registered = mlflow.register_model(model_uri, model_name)
+        version = str(registered.version)
+        previous, previous_score = _champion_score(client, model_name, f"cv_{select}")
+        promote = previous is None or previous_score is None or score > previous_score
+        for key, value in {f"cv_{select}": f"{score:.4f}", **tags}.items():
+            client.set_model_version_tag(model_name, version, key, value)
+        if promote:
+            client.set_registered_model_alias(model_name, CHAMPION, version)
+    return version, promote, previous
 
 
 def pip_requirements() -> list[str]:
