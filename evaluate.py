@@ -2,6 +2,7 @@
 
     python evaluate.py EXPERIMENT.yaml --split test --json OUT.json     # the experiment's champion
     python evaluate.py --model models:/mawqif-stance/3 --data mawqif:test --json OUT.json
+    python evaluate.py --compare RUN_A RUN_B --json OUT.json  # paired bootstrap + McNemar, B vs A
     python evaluate.py --predictions PRED.jsonl --data mawqif:test      # score a file (id,target,stance[,sentiment])
     python evaluate.py report [--experiment NAME ...] --output report.html|.md   # experiments side by side
 
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, help="bootstrap resamples (default: the experiment's, or 1000)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--no-log", action="store_true", help="do not log an evaluation run to MLflow")
+    parser.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
+                        help="compare two evaluation runs on the same rows: paired bootstrap and McNemar (B vs A)")
     parser.add_argument("--quiet", action="store_true", help="no progress and no table (warnings and errors only)")
     add_model_loading_options(parser)
     args = parser.parse_args(argv)
@@ -89,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.json:
             check_output_folder(args.json)
+        if args.compare:
+            return _compare(args)
         experiment, data_dir, seed, resamples, verify = None, None, 0, 1000, True
         model_uri, dataset, split = args.model, None, args.split
         if args.experiment:
@@ -134,6 +139,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     return run_cli(body)
+
+
+def _compare(args) -> int:
+    from stancelab.compare import compare_runs
+    from stancelab.console import print_table
+
+    result = compare_runs(*args.compare, args.tracking_uri,
+                          n_resamples=args.bootstrap if args.bootstrap is not None else 1000)
+    if args.json:
+        write_json(result, args.json)
+    rows = [{"metric": k, "A": f"{m['a']:.4f}", "B": f"{m['b']:.4f}", "B - A": f"{m['delta']:+.4f}",
+             "95% CI": f"[{m['ci_low']:+.4f}, {m['ci_high']:+.4f}]", "p (paired bootstrap)": f"{m['p_value']:.3f}"}
+            for k, m in result["metrics"].items()]
+    print_table(rows, title=f"B = {result['name_b']} vs A = {result['name_a']} (n={result['n']})")
+    for task, m in result["mcnemar"].items():
+        print(f"McNemar {task}: only A correct {m['only_a_correct']}, only B correct {m['only_b_correct']}, "
+              f"exact p = {m['p_value']:.4f}")
+    if args.json:
+        print(f"wrote {args.json}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
@@ -53,21 +54,38 @@ class CharConfig(TfidfConfig):
     analyzer: Literal["char_wb", "char"] = "char_wb"
 
 
+ClassifierKind = Literal["logreg", "linear_svc", "sgd", "ridge", "complement_nb", "nbsvm", "voting", "stacking"]
+ENSEMBLE_KINDS = ("voting", "stacking")
+
+
 class ClassifierConfig(Strict):
-    kind: Literal["logreg", "linear_svc", "sgd", "complement_nb"] = "logreg"
-    C: float = Field(1.0, gt=0, description="inverse regularisation (logreg, linear_svc)")
+    kind: ClassifierKind = "logreg"
+    C: float = Field(1.0, gt=0, description="inverse regularisation (logreg, linear_svc, nbsvm; ridge uses alpha=1/C)")
     alpha: float = Field(1e-4, gt=0, description="regularisation (sgd) or smoothing (complement_nb)")
     class_weight: Literal["balanced"] | None = "balanced"
     max_iter: int = Field(2000, ge=10)
+    members: tuple[ClassifierConfig, ...] = Field(
+        (), description="voting/stacking: the member classifiers (soft voting on their probabilities)")
+
+    @model_validator(mode="after")
+    def _members_only_for_ensembles(self):
+        if self.kind in ENSEMBLE_KINDS and len(self.members) < 2:
+            raise ValueError(f"kind '{self.kind}' needs at least two members")
+        if self.kind not in ENSEMBLE_KINDS and self.members:
+            raise ValueError(f"members are only for kinds {', '.join(ENSEMBLE_KINDS)}")
+        return self
 
 
 class ModelConfig(Strict):
     normalize: NormalizeConfig = NormalizeConfig()
     word: TfidfConfig | None = TfidfConfig()
     char: CharConfig | None = CharConfig()
-    target_mode: Literal["per_target", "pooled"] = Field(
-        "per_target", description="stance: one model per target, or one pooled model with the target as a feature")
+    target_mode: Literal["per_target", "pooled", "interact"] = Field(
+        "per_target", description="stance: one model per target; one pooled model with the target one-hot; or "
+                                   "one pooled model whose text features are also copied per target (target x text)")
     use_actor: bool = Field(False, description="add the actor (speaker) as a one-hot feature")
+    none_scale: float = Field(
+        1.0, gt=0, description="stance: multiply p(none) by this before the argmax (threshold for 'none')")
     classifier: ClassifierConfig = ClassifierConfig()
     sentiment_classifier: ClassifierConfig | None = Field(
         None, description="classifier for sentiment; defaults to the stance classifier")
@@ -89,7 +107,17 @@ class DatasetConfig(Strict):
 
 class CVConfig(Strict):
     folds: int = Field(5, ge=2, le=20)
+    cache: bool = Field(True, description="cache fitted fold features by content across configurations")
     select_by: Literal["f_avg", "f_avg_target_mean", "stance_macro_f1", "sentiment_macro_f1"] = "f_avg_target_mean"
+
+
+class SearchConfig(Strict):
+    kind: Literal["grid", "random"] = Field(
+        "grid", description="grid: every combination of `grid`; random: n_trials draws from it")
+    n_trials: int | None = Field(None, ge=1, description="cap on the number of configurations")
+    seed: int = 0
+    resume: bool = Field(True, description="reuse finished trials of an earlier run of the same sweep "
+                                           "(same data, CV protocol, seed and model code)")
 
 
 class ExperimentConfig(Strict):
@@ -111,6 +139,7 @@ class ExperimentConfig(Strict):
     model: ModelConfig = ModelConfig()
     grid: dict[str, list[Any]] = Field(
         default_factory=dict, description="dotted model keys -> values; every combination is one configuration")
+    search: SearchConfig = SearchConfig()
 
     @field_validator("tasks")
     @classmethod
@@ -144,8 +173,19 @@ class ExperimentConfig(Strict):
         return self
 
     def configurations(self) -> list[tuple[dict[str, Any], ModelConfig]]:
-        """Every grid combination as (overrides, resolved ModelConfig); one item when no grid."""
-        return [(o, _apply_model_overrides(self.model, o)) for o in grid_combinations(self.grid)]
+        """The search's configurations as (overrides, resolved ModelConfig); one item when no grid.
+
+        ``search.kind: grid`` takes every combination (the first ``n_trials`` when capped);
+        ``random`` draws ``n_trials`` distinct combinations with a seeded sampler."""
+        combos = grid_combinations(self.grid)
+        cap = self.search.n_trials
+        if self.search.kind == "random" and cap is not None and cap < len(combos):
+            # a seeded permutation: raising n_trials keeps the earlier draws (so a sweep can be extended)
+            order = np.random.default_rng(self.search.seed).permutation(len(combos))
+            combos = [combos[i] for i in order[:cap]]
+        elif cap is not None:
+            combos = combos[:cap]
+        return [(o, _apply_model_overrides(self.model, o)) for o in combos]
 
 
 def grid_combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -78,11 +78,15 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
     ``predict`` returns an ``(n, n_tasks)`` array of labels, ``predict_proba`` a list with one
     probability array per task, and ``classes_`` a list of label arrays, as scikit-learn's
     multi-output classifiers do.
+
+    ``none_scale`` multiplies the stance probability of ``none`` before the argmax (and the
+    probabilities are renormalised): the decision threshold for ``none``, tuned by CV.
     """
 
-    def __init__(self, stance=None, sentiment=None):
+    def __init__(self, stance=None, sentiment=None, none_scale=1.0):
         self.stance = stance
         self.sentiment = sentiment
+        self.none_scale = none_scale
 
     def _templates(self):
         return [(task, est) for task, est in (("stance", self.stance), ("sentiment", self.sentiment))
@@ -100,11 +104,73 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
         return self.estimators_[self.tasks_.index(task)]
 
     def predict_proba(self, X):
-        return [est.predict_proba(X) for est in self.estimators_]
+        probas = [est.predict_proba(X) for est in self.estimators_]
+        if self.none_scale != 1.0 and "stance" in self.tasks_:
+            i = self.tasks_.index("stance")
+            classes = list(self.classes_[i])
+            if "none" in classes:
+                scaled = np.array(probas[i], dtype=float, copy=True)
+                scaled[:, classes.index("none")] *= self.none_scale
+                probas[i] = scaled / np.clip(scaled.sum(axis=1, keepdims=True), 1e-12, None)
+        return probas
 
     def predict(self, X):
-        return np.column_stack([np.asarray(est.predict(X), dtype=object) for est in self.estimators_])
+        if self.none_scale == 1.0:
+            return np.column_stack([np.asarray(est.predict(X), dtype=object) for est in self.estimators_])
+        return np.column_stack([classes[np.argmax(p, axis=1)] for classes, p in zip(self.classes_, self.predict_proba(X))])
 
     def score(self, X, y, sample_weight=None):
         Y = _as_frame(y, self.tasks_).to_numpy(dtype=object)
         return float(np.mean(self.predict(X) == Y))
+
+
+class NBSVMClassifier(ClassifierMixin, BaseEstimator):
+    """NB-SVM (Wang & Manning 2012) with a logistic loss: one-vs-rest linear models on features
+    scaled by their naive-Bayes log-count ratio ``r = log((p/|p|) / (q/|q|))`` (``p``, ``q``: smoothed
+    binarised feature counts in the class and outside it), probabilities normalised over classes.
+
+    ``coef_`` is expressed on the unscaled features (``w * r``), so evidence reads it like any
+    linear model's.
+    """
+
+    def __init__(self, C=1.0, alpha=1.0, class_weight="balanced", max_iter=2000, random_state=None):
+        self.C = C
+        self.alpha = alpha
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        from scipy import sparse
+        from sklearn.linear_model import LogisticRegression
+
+        X = sparse.csr_matrix(X)
+        y = np.asarray(y, dtype=object)
+        self.classes_ = np.array(sorted(set(y)), dtype=object)
+        present = (X > 0).astype(np.float64)
+        ratios, coefs, intercepts = [], [], []
+        for label in self.classes_:
+            positive = y == label
+            p = self.alpha + np.asarray(present[positive].sum(axis=0)).ravel()
+            q = self.alpha + np.asarray(present[~positive].sum(axis=0)).ravel()
+            r = np.log((p / p.sum()) / (q / q.sum()))
+            model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter,
+                                       random_state=self.random_state)
+            model.fit(X.multiply(r).tocsr(), positive)
+            ratios.append(r)
+            coefs.append(model.coef_[0] * r)
+            intercepts.append(model.intercept_[0])
+        self.coef_ = np.vstack(coefs)
+        self.intercept_ = np.asarray(intercepts)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def decision_function(self, X):
+        return np.asarray(X @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X):
+        scores = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return scores / np.clip(scores.sum(axis=1, keepdims=True), 1e-12, None)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]

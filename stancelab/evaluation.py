@@ -170,6 +170,8 @@ def _log(mlflow, result, scored, frame, tasks, predictor, version, experiment) -
             wrong = scored[(gold != pred).any(axis=1)]
             wrong[["id", "text", "actor", "target", *tasks, *[f"pred_{t}" for t in tasks]]].to_csv(
                 tmp / f"{split}_errors.csv", index=False)
+            scored[["id", "text", "target", *tasks, *[f"pred_{t}" for t in tasks]]].to_csv(
+                tmp / f"{split}_predictions.csv", index=False)  # per row, for evaluate.py --compare
             pd.DataFrame(result["per_target"]).to_csv(tmp / f"{split}_per_target.csv", index=False)
             pd.DataFrame(result["per_actor"]).to_csv(tmp / f"{split}_per_actor.csv", index=False)
             (tmp / f"{split}_evaluation.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")

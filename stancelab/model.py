@@ -7,14 +7,16 @@ column per task (``stance``, then ``sentiment``).
 from __future__ import annotations
 
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.ensemble import StackingClassifier, VotingClassifier
+from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
 from sklearn.naive_bayes import ComplementNB
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 
 from features import TextNormalizer, build_features
+from features.interactions import TargetInteraction
 from stancelab.config import ClassifierConfig, ModelConfig
-from stancelab.estimators import JointClassifier, TargetRouter
+from stancelab.estimators import JointClassifier, NBSVMClassifier, TargetRouter
 
 INPUT_COLUMNS = ("text", "target", "actor")
 
@@ -24,6 +26,13 @@ TRUSTED_TYPES = sorted({
     "features.normalize.TextNormalizer",
     "stancelab.estimators.JointClassifier",
     "stancelab.estimators.TargetRouter",
+    "stancelab.estimators.NBSVMClassifier",
+    "features.interactions.TargetInteraction",
+    "sklearn.linear_model._ridge.RidgeClassifier",
+    "sklearn.ensemble._voting.VotingClassifier",
+    "sklearn.ensemble._stacking.StackingClassifier",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "sklearn.model_selection._split.StratifiedKFold",
     "sklearn.pipeline.Pipeline",
     "sklearn.compose._column_transformer.ColumnTransformer",
     "features.tfidf.CompactTfidfVectorizer",
@@ -55,27 +64,45 @@ def build_classifier(cfg: ClassifierConfig, seed: int):
     if cfg.kind == "sgd":
         return SGDClassifier(loss="log_loss", alpha=cfg.alpha, class_weight=cfg.class_weight,
                              max_iter=cfg.max_iter, random_state=seed, tol=1e-4)
+    if cfg.kind == "ridge":
+        ridge = RidgeClassifier(alpha=1.0 / cfg.C, class_weight=cfg.class_weight, random_state=seed)
+        return CalibratedClassifierCV(ridge, cv=3, method="sigmoid")
     if cfg.kind == "complement_nb":
         return ComplementNB(alpha=cfg.alpha)
+    if cfg.kind == "nbsvm":
+        return NBSVMClassifier(C=cfg.C, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed)
+    members = [(f"{i}_{m.kind}", build_classifier(m, seed)) for i, m in enumerate(cfg.members)]
+    if cfg.kind == "voting":
+        return VotingClassifier(members, voting="soft")
+    if cfg.kind == "stacking":
+        final = LogisticRegression(C=1.0, class_weight=cfg.class_weight, max_iter=cfg.max_iter, random_state=seed)
+        return StackingClassifier(members, final_estimator=final, cv=3, stack_method="predict_proba")
     raise ValueError(f"unknown classifier kind {cfg.kind!r}")
 
 
-def _text_model(cfg: ModelConfig, clf_cfg: ClassifierConfig, seed: int, *, use_target: bool) -> Pipeline:
+def _text_model(cfg: ModelConfig, clf_cfg: ClassifierConfig, seed: int, *, use_target: bool,
+                interact: bool = False, memory=None) -> Pipeline:
     word = cfg.word.model_dump() if cfg.word is not None else None
     char = cfg.char.model_dump() if cfg.char is not None else None
     features = build_features(word, char, use_target=use_target, use_actor=cfg.use_actor)
-    return Pipeline([("features", features), ("clf", build_classifier(clf_cfg, seed))])
+    if interact:
+        features = TargetInteraction(features)
+    return Pipeline([("features", features), ("clf", build_classifier(clf_cfg, seed))], memory=memory)
 
 
-def build_pipeline(cfg: ModelConfig, tasks=("stance", "sentiment"), seed: int = 13) -> Pipeline:
+def build_pipeline(cfg: ModelConfig, tasks=("stance", "sentiment"), seed: int = 13, memory=None) -> Pipeline:
+    """The model. ``memory`` (a ``joblib.Memory``, for cross-validation only) caches each fitted
+    feature block by content, so configurations that differ only in the classifier reuse it; a
+    model that is saved is built without it."""
     if cfg.target_mode == "per_target":
-        stance = TargetRouter(_text_model(cfg, cfg.classifier, seed, use_target=False))
+        stance = TargetRouter(_text_model(cfg, cfg.classifier, seed, use_target=False, memory=memory))
     else:
-        stance = _text_model(cfg, cfg.classifier, seed, use_target=True)
+        stance = _text_model(cfg, cfg.classifier, seed, use_target=True, interact=cfg.target_mode == "interact",
+                             memory=memory)
     sentiment = None
     if "sentiment" in tasks:
-        sentiment = _text_model(cfg, cfg.sentiment_classifier or cfg.classifier, seed, use_target=False)
+        sentiment = _text_model(cfg, cfg.sentiment_classifier or cfg.classifier, seed, use_target=False, memory=memory)
     return Pipeline([
         ("normalize", TextNormalizer(steps=cfg.normalize.model_dump())),
-        ("joint", JointClassifier(stance=stance, sentiment=sentiment)),
-    ])
+        ("joint", JointClassifier(stance=stance, sentiment=sentiment, none_scale=cfg.none_scale)),
+    ], memory=memory)

@@ -6,6 +6,8 @@ The test split is never read here.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import Memory, Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import classification_report
 from sklearn.model_selection import StratifiedGroupKFold
@@ -71,8 +73,9 @@ def cv_splits(frame: pd.DataFrame, folds: int, seed: int) -> list[tuple[np.ndarr
 
 
 def _fit_predict_fold(pipeline, X, Y, train_idx, test_idx):
+    start = time.perf_counter()
     model = clone(pipeline).fit(X.iloc[train_idx], Y.iloc[train_idx])
-    return test_idx, model.predict(X.iloc[test_idx])
+    return test_idx, model.predict(X.iloc[test_idx]), time.perf_counter() - start
 
 
 def cross_validate(pipeline, frame: pd.DataFrame, tasks, splits, n_jobs: int = 1, on_fold=None):
@@ -81,13 +84,84 @@ def cross_validate(pipeline, frame: pd.DataFrame, tasks, splits, n_jobs: int = 1
     oof = np.empty((len(frame), len(tasks)), dtype=object)
     fold_scores = []
     jobs = (delayed(_fit_predict_fold)(pipeline, X, Y, tr, te) for tr, te in splits)
-    for test_idx, pred in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+    for test_idx, pred, _seconds in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
         oof[test_idx] = pred
         fold = frame.iloc[test_idx].assign(**{f"pred_{t}": pred[:, i] for i, t in enumerate(tasks)})
         fold_scores.append(metrics.all_scores(fold, tasks))
         if on_fold is not None:
             on_fold()
     return oof, pd.DataFrame(fold_scores)
+
+
+def _fit_predict_variants(pipeline, X, Y, train_idx, test_idx, none_scales):
+    """Fit once, predict once per ``none_scale`` (a decision threshold, not a fitted parameter)."""
+    start = time.perf_counter()
+    model = clone(pipeline).fit(X.iloc[train_idx], Y.iloc[train_idx])
+    preds = [model.set_params(joint__none_scale=s).predict(X.iloc[test_idx]) for s in none_scales]
+    return test_idx, preds, time.perf_counter() - start
+
+
+def cross_validate_many(model_configs: list[ModelConfig], frame: pd.DataFrame, tasks, splits, seed: int,
+                        n_jobs: int = 1, memory=None):
+    """Cross-validate several configurations with one pool over every (configuration, fold) job, so
+    a sweep keeps all cores busy. Configurations that differ only in ``none_scale`` share their fits.
+    Yields ``(index, oof, fold_table, seconds)`` per configuration as soon as its folds are done;
+    ``seconds`` is the summed fit+predict time of its folds (shared fits counted once per group)."""
+    X, Y = model_input(frame), frame[list(tasks)].astype(object)
+    groups: dict[str, list[int]] = {}
+    for i, cfg in enumerate(model_configs):
+        groups.setdefault(trial_hash(cfg.model_copy(update={"none_scale": 1.0})), []).append(i)
+    members = list(groups.values())
+    jobs = (delayed(_fit_predict_variants)(build_pipeline(model_configs[m[0]], tasks, seed, memory=memory), X, Y,
+                                           tr, te, [model_configs[i].none_scale for i in m])
+            for m in members for tr, te in splits)
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    for m in members:
+        oofs = [np.empty((len(frame), len(tasks)), dtype=object) for _ in m]
+        scores = [[] for _ in m]
+        seconds = 0.0
+        for _ in splits:
+            test_idx, preds, fold_seconds = next(results)
+            seconds += fold_seconds
+            for j, pred in enumerate(preds):
+                oofs[j][test_idx] = pred
+                fold = frame.iloc[test_idx].assign(**{f"pred_{t}": pred[:, c] for c, t in enumerate(tasks)})
+                scores[j].append(metrics.all_scores(fold, tasks))
+        for j, index in enumerate(m):
+            yield index, oofs[j], pd.DataFrame(scores[j]), seconds / len(m)
+
+
+def _digest(payload) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def trial_hash(model: ModelConfig) -> str:
+    """Content hash of one resolved model configuration."""
+    return _digest(model.model_dump(mode="json"))
+
+
+def code_digest() -> str:
+    """Content hash of the model code (``stancelab/`` and ``features/``): trials logged by other code
+    are never reused."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.joinpath("stancelab").glob("*.py"), *root.joinpath("features").glob("*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def sweep_hash(config: ExperimentConfig, data_sha: str) -> str:
+    """What makes two trials' CV scores comparable: data, CV protocol, seed, tasks and code."""
+    return _digest({"data": data_sha, "code": code_digest(), "cv": [config.cv.folds, config.cv.select_by],
+                    "seed": config.seed, "tasks": list(config.tasks)})
+
+
+def _finished_trials(client, experiment_id: str, sweep: str) -> dict[str, Any]:
+    """Finished configuration runs of earlier runs of the same sweep, by trial hash (newest wins)."""
+    runs = client.search_runs([experiment_id], f"tags.sweep_hash = '{sweep}' and tags.role = 'configuration' "
+                                               "and attributes.status = 'FINISHED'",
+                              order_by=["attributes.start_time ASC"], max_results=50000)
+    return {r.data.tags["trial_hash"]: r for r in runs if "trial_hash" in r.data.tags}
 
 
 def _short_key(key: str) -> str:
@@ -153,7 +227,7 @@ def _log_sweep_plot(mlflow, results: list[ConfigResult], folds: list[pd.DataFram
     plots.close(fig)
 
 
-def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table, dataset: str = ""):
+def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table, dataset: str = "", model=None):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         scored = frame.assign(**{f"pred_{t}": oof[:, i] for i, t in enumerate(tasks)})
@@ -178,6 +252,10 @@ def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table, dataset: str = ""
         fold_table.to_csv(tmp / "cv_folds.csv", index_label="fold")
         mlflow.log_artifact(str(tmp / "cv_per_target.csv"), "reports")
         mlflow.log_artifact(str(tmp / "cv_folds.csv"), "reports")
+        if model is not None:
+            from stancelab.analysis import log_error_analysis
+
+            log_error_analysis(mlflow, model, scored, tasks, tmp)
 
 
 def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=None) -> TrainResult:
@@ -204,9 +282,6 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
                  "targets": ",".join(sorted(frame["target"].unique())),
                  "seed": str(config.seed), **tracking.git_info(), **tracking.environment_tags()}
     progress = progress or Progress(quiet=True)
-    results: list[ConfigResult] = []
-    oofs: list[np.ndarray] = []
-    folds: list[pd.DataFrame] = []
     with mlflow.start_run(run_name=sweep_name(dataset_label, configurations),
                           tags={**base_tags, "role": "sweep"}) as parent:
         sha = tracking.log_dataset(frame, dataset_label, ds_cfg.train_split, "training")
@@ -215,28 +290,51 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
                          "data_rows": str(len(frame)),
                          "data_exact_duplicates": str(report.exact_duplicates),
                          "data_conflicting_duplicates": str(report.conflicting_duplicates)})
-        mlflow.log_params({"cv.folds": config.cv.folds, "cv.select_by": select, "n_configurations": len(configurations)})
-        task_bar = progress.add_task("cross-validating", total=len(configurations) * config.cv.folds)
-        for overrides, model_cfg in configurations:
-            name = config_name(overrides)
-            pipeline = build_pipeline(model_cfg, tasks, config.seed)
-            with mlflow.start_run(run_name=name, nested=True,
-                                  tags={**base_tags, "role": "configuration",
-                                        "model_family": model_cfg.classifier.kind,
-                                        "target_mode": model_cfg.target_mode}) as child:
-                mlflow.log_params(flat_params(model_cfg))
-                start = time.perf_counter()
-                oof, fold_table = cross_validate(pipeline, frame, tasks, splits, config.n_jobs,
-                                                 on_fold=lambda: progress.advance(task_bar))
-                seconds = time.perf_counter() - start
-                mean, std = fold_table.mean().to_dict(), fold_table.std(ddof=1).fillna(0).to_dict()
-                mlflow.log_metrics({f"cv_{k}": v for k, v in mean.items()})
-                mlflow.log_metrics({f"cv_{k}_std": v for k, v in std.items()})
-                mlflow.log_metric("cv_seconds", seconds)
-                results.append(ConfigResult(name, overrides, child.info.run_id, mean, std, seconds))
-                oofs.append(oof)
-                folds.append(fold_table)
-        best_index = int(np.argmax([r.cv_mean[select] for r in results]))  # first best on ties
+        mlflow.log_params({"cv.folds": config.cv.folds, "cv.select_by": select, "n_configurations": len(configurations),
+                           "search.kind": config.search.kind})
+        sweep_start = time.perf_counter()
+        sweep = sweep_hash(config, sha)
+        done = _finished_trials(client, experiment_id, sweep) if config.search.resume else {}
+        hashes = [trial_hash(model_cfg) for _, model_cfg in configurations]
+        results = [None] * len(configurations)
+        oofs = [None] * len(configurations)
+        folds = [None] * len(configurations)
+        for i, h in enumerate(hashes):
+            if h in done:
+                run = done[h]
+                mean = {k[3:]: v for k, v in run.data.metrics.items() if k.startswith("cv_") and not k.endswith("_std")
+                        and k != "cv_seconds"}
+                std = {k[3:-4]: v for k, v in run.data.metrics.items() if k.startswith("cv_") and k.endswith("_std")}
+                results[i] = ConfigResult(config_name(configurations[i][0]), configurations[i][0], run.info.run_id,
+                                          mean, std, run.data.metrics.get("cv_seconds", 0.0))
+        todo = [i for i, r in enumerate(results) if r is None]
+        mlflow.set_tags({"sweep_hash": sweep, "reused_trials": str(len(configurations) - len(todo))})
+        task_bar = progress.add_task("cross-validating", total=len(todo) * config.cv.folds)
+        with tempfile.TemporaryDirectory(prefix="stancelab-cv-cache-") as cache_dir:
+            memory = Memory(cache_dir, verbose=0) if config.cv.cache else None
+            for k, oof, fold_table, seconds in cross_validate_many([configurations[i][1] for i in todo], frame, tasks,
+                                                                   splits, config.seed, config.n_jobs, memory):
+                i = todo[k]
+                overrides, model_cfg = configurations[i]
+                name = config_name(overrides)
+                with mlflow.start_run(run_name=name, nested=True,
+                                      tags={**base_tags, "role": "configuration", "sweep_hash": sweep,
+                                            "trial_hash": hashes[i], "model_family": model_cfg.classifier.kind,
+                                            "target_mode": model_cfg.target_mode}) as child:
+                    mlflow.log_params(flat_params(model_cfg))
+                    mean, std = fold_table.mean().to_dict(), fold_table.std(ddof=1).fillna(0).to_dict()
+                    mlflow.log_metrics({f"cv_{k}": v for k, v in mean.items()})
+                    mlflow.log_metrics({f"cv_{k}_std": v for k, v in std.items()})
+                    mlflow.log_metric("cv_seconds", seconds)
+                results[i] = ConfigResult(name, overrides, child.info.run_id, mean, std, seconds)
+                oofs[i], folds[i] = oof, fold_table
+                progress.advance(task_bar, config.cv.folds)
+            best_index = int(np.argmax([r.cv_mean[select] for r in results]))  # first best on ties
+            if oofs[best_index] is None:  # the best is a reused trial: recompute its out-of-fold predictions
+                oofs[best_index], folds[best_index] = cross_validate(
+                    build_pipeline(configurations[best_index][1], tasks, config.seed, memory=memory),
+                    frame, tasks, splits, config.n_jobs)
+        sweep_seconds = time.perf_counter() - sweep_start
         best = results[best_index]
         best_cfg = configurations[best_index][1]
         progress.remove_task(task_bar)
@@ -256,10 +354,13 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         mlflow.log_metrics({f"cv_{k}": v for k, v in best.cv_mean.items()})
         mlflow.log_metrics({f"cv_{k}_std": v for k, v in best.cv_std.items()})
         mlflow.log_metric("fit_seconds", fit_seconds)
-        mlflow.log_metric("cv_seconds", sum(r.cv_seconds for r in results))  # the whole sweep
+        mlflow.log_metric("cv_seconds", sum(r.cv_seconds for r in results))  # the whole sweep (summed fits)
+        mlflow.log_metric("cv_wall_seconds", sweep_seconds)  # wall clock of the whole sweep
         mlflow.log_metric("fit_vocabulary_size", _vocabulary_size(model))
-        _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index], ds_cfg.name)
-        _log_sweep_plot(mlflow, results, folds, select, f"{config.experiment}: {config.cv.folds}-fold CV")
+        _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index], ds_cfg.name, model)
+        ran = [i for i, f in enumerate(folds) if f is not None]  # reused trials have no fold table here
+        _log_sweep_plot(mlflow, [results[i] for i in ran], [folds[i] for i in ran], select,
+                        f"{config.experiment}: {config.cv.folds}-fold CV")
         mlflow.log_table(pd.DataFrame([{"configuration": r.name, **{f"cv_{k}": v for k, v in r.cv_mean.items()},
                                         "cv_seconds": r.cv_seconds} for r in results]),
                          "reports/cv_configurations.json")

@@ -18,10 +18,18 @@ def small():
     return frame.groupby("target").head(120).reset_index(drop=True)
 
 
-@pytest.mark.parametrize("kind", ["logreg", "linear_svc", "sgd", "complement_nb"])
-@pytest.mark.parametrize("target_mode", ["per_target", "pooled"])
+ENSEMBLE = {"members": [{"kind": "logreg"}, {"kind": "complement_nb", "alpha": 0.3}]}
+
+
+# Ensembles only per target: that case already covers their types, and it keeps the suite lean.
+CASES = [(k, m) for k in ("logreg", "linear_svc", "sgd", "complement_nb", "ridge", "nbsvm")
+         for m in ("per_target", "pooled")] + [("voting", "per_target"), ("stacking", "per_target")]
+
+
+@pytest.mark.parametrize(("kind", "target_mode"), CASES)
 def test_every_classifier_round_trips_through_skops(small, kind, target_mode):
-    cfg = ModelConfig.model_validate({"classifier": {"kind": kind}, "target_mode": target_mode, "use_actor": True,
+    cfg = ModelConfig.model_validate({"classifier": {"kind": kind, **(ENSEMBLE if kind in ("voting", "stacking") else {})},
+                                      "target_mode": target_mode, "use_actor": True,
                                       "char": {"ngram_range": [2, 4], "min_df": 2}})
     X, Y = model_input(small), small[["stance", "sentiment"]]
     model = build_pipeline(cfg, ("stance", "sentiment"), seed=3).fit(X, Y)
@@ -31,6 +39,22 @@ def test_every_classifier_round_trips_through_skops(small, kind, target_mode):
     assert (loaded.predict(X) == model.predict(X)).all()
     for a, b in zip(loaded.predict_proba(X), model.predict_proba(X)):
         assert (abs(a - b) < 1e-12).all()
+
+
+def test_interaction_model_round_trips_and_names_its_target_blocks(small):
+    cfg = ModelConfig.model_validate({"target_mode": "interact", "none_scale": 0.5, "char": None})
+    X, Y = model_input(small), small[["stance", "sentiment"]]
+    model = build_pipeline(cfg, ("stance", "sentiment"), seed=3).fit(X, Y)
+    loaded = skops.io.loads(skops.io.dumps(model), trusted=TRUSTED_TYPES)
+    assert (loaded.predict(X) == model.predict(X)).all()
+    features = model.named_steps["joint"].estimator_for("stance").named_steps["features"]
+    names = features.get_feature_names_out()
+    targets = sorted(set(small["target"]))
+    assert len(names) == (1 + len(targets)) * len(features.features_.get_feature_names_out())
+    assert any(str(n).endswith(f"@{targets[0]}") for n in names)
+    # a lower none_scale can only move predictions away from 'none'
+    base = build_pipeline(cfg.model_copy(update={"none_scale": 1.0}), ("stance", "sentiment"), seed=3).fit(X, Y)
+    assert (model.predict(X)[:, 0] == "none").sum() <= (base.predict(X)[:, 0] == "none").sum()
 
 
 def test_compact_vectorizer_keeps_the_vocabulary(small):
