@@ -56,6 +56,7 @@ class Predictor:
             for name in [target, *names]:
                 self._lookup[_target_key(name)] = target
         self._names_cache: dict[int, np.ndarray] = {}
+        self._weights_cache: dict[tuple, np.ndarray | None] = {}
 
     # ------------------------------------------------------------------ input checks
     def resolve_target(self, name: str) -> str:
@@ -127,17 +128,9 @@ class Predictor:
         if isinstance(estimator, str):  # a target trained on one label only
             return []
         features, clf = estimator.named_steps["features"], estimator.named_steps["clf"]
-        weights = _class_weights(clf)
-        if weights is None:
+        w = self._label_weights(clf, label)
+        if w is None:
             return []
-        classes = list(clf.classes_)
-        if label not in classes:
-            return []
-        c = classes.index(label)
-        if weights.shape[0] == 1:  # binary linear model: one row, positive = classes_[1]
-            w = weights[0] if c == 1 else -weights[0]
-        else:
-            w = weights[c] - weights.mean(axis=0)
         x = features.transform(row).tocsr()
         contributions = x.data * w[x.indices]
         order = np.argsort(-contributions)[: self.evidence_size]
@@ -149,6 +142,21 @@ class Predictor:
             kind, _, ngram = str(names[x.indices[j]]).partition("__")
             out.append({"ngram": ngram.strip(), "kind": kind, "weight": round(float(contributions[j]), 4)})
         return out
+
+    def _label_weights(self, clf, label: str) -> np.ndarray | None:
+        """Per-feature weight towards ``label``, computed once per classifier (a mean over all
+        features per call was most of one quote's latency)."""
+        key = (id(clf), label)
+        if key not in self._weights_cache:
+            weights, classes = _class_weights(clf), list(clf.classes_)
+            if weights is None or label not in classes:
+                w = None
+            elif weights.shape[0] == 1:  # binary linear model: one row, positive = classes_[1]
+                w = weights[0] if classes.index(label) == 1 else -weights[0]
+            else:
+                w = weights[classes.index(label)] - weights.mean(axis=0)
+            self._weights_cache[key] = w
+        return self._weights_cache[key]
 
     def _feature_names(self, features) -> np.ndarray:
         key = id(features)
