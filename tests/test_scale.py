@@ -69,7 +69,8 @@ def test_streamed_error_in_a_later_chunk_names_the_line_and_leaves_no_output(tra
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp://",
+    # one worker process (a thread worker shares the GIL with the test, and a busy CI can miss heartbeats)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, protocol="tcp://",
                                   host="127.0.0.1", scheduler_port=0, dashboard_address=None) as local:
         yield local
 
