@@ -31,6 +31,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 
+SMALL_BATCH = 16
+
+
 def _char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
     """scikit-learn's ``_char_wb_ngrams`` for one word (no whitespace inside): the word padded with
     a space on each side, cut into min_n..max_n-grams; a padded word shorter than n counts once."""
@@ -49,7 +52,8 @@ class FastCharWbCounting:
     """Mixin for a ``CountVectorizer`` subclass: a vectorised ``_count_vocab`` for ``char_wb``."""
 
     def _count_vocab(self, raw_documents, fixed_vocab):
-        if self.analyzer != "char_wb":
+        few = hasattr(raw_documents, "__len__") and len(raw_documents) < SMALL_BATCH
+        if self.analyzer != "char_wb" or few:  # a few texts: the parent's loop has less fixed cost
             return super()._count_vocab(raw_documents, fixed_vocab)
         from sklearn.utils._sparse import _align_api_if_sparse
 

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from features import fast as fast_module
 from features.tfidf import CompactTfidfVectorizer, vectorizer
 from stancelab import datasets
 from stancelab.config import load_config
@@ -29,6 +30,14 @@ def _slow(fast: CompactTfidfVectorizer) -> SlowVectorizer:
 
 
 def _assert_same(fast, slow, fit_texts, new_texts):
+    small, fast_module.SMALL_BATCH = fast_module.SMALL_BATCH, 0  # the vectorised path even for a few texts
+    try:
+        _compare(fast, slow, fit_texts, new_texts)
+    finally:
+        fast_module.SMALL_BATCH = small
+
+
+def _compare(fast, slow, fit_texts, new_texts):
     a, b = fast.fit_transform(fit_texts), slow.fit_transform(fit_texts)
     assert fast.vocabulary_ == slow.vocabulary_
     assert np.array_equal(fast.idf_, slow.idf_)
