@@ -11,6 +11,15 @@ Command line::
     python predict.py "quote" --target deescalation_idlib [--actor Lavrov]
     python predict.py --input quotes.csv --output predictions.jsonl     # CSV: text,target[,actor]
     python predict.py --input quotes.jsonl --output predictions.csv --model models:/mawqif-stance@champion
+    python predict.py --input big.csv --output scored/ --dask tcp://scheduler:8786   # Parquet parts
+    python predict.py --article news.txt --actors data/actors.yaml --output who_said_what.jsonl \
+        [--target deescalation_idlib ...] [--report actors.json|.csv] [--chart actors.png] [--log-run]
+    python predict.py --article news.txt --actors data/actors.yaml --template to_label.csv   # no model needed
+
+An article gives one record per sentence × target (all the model's targets unless --target is
+given), in article order: sentence_index, sentence, actor, speaker_span, rule, target, stance,
+stance_proba, sentiment, sentiment_proba. Python: ``predict.load().predict_article(text_or_path,
+actors="data/actors.yaml", targets=[...])``. See stancelab/article.py for the attribution rules.
 
 Each result has text, target, actor, stance, stance_proba, sentiment, sentiment_proba and evidence
 (per task, the n-grams of the input that pushed the decision most, with their weights).
@@ -145,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="predict.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("quote", nargs="?", help="one quote to classify (with --target)")
-    parser.add_argument("--target", help="target id or name, for a single quote")
+    parser.add_argument("--target", action="extend", nargs="+",
+                        help="target id or name: one for a single quote; with --article, the targets to predict")
     parser.add_argument("--actor", default="", help="speaker of the quote (optional)")
     parser.add_argument("--input", type=Path, help="CSV (text,target[,actor]) or JSONL file of quotes")
     parser.add_argument("--output", type=Path, help="write .jsonl or .csv here (default: JSON lines on stdout)")
@@ -154,16 +164,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, default=5000, help="quotes read and scored at a time with --input")
     parser.add_argument("--dask", metavar="SCHEDULER", help="score --input (.csv/.parquet) as Dask partitions "
                         "on this scheduler address, or 'local' for a local cluster; --output is a folder")
+    article = parser.add_argument_group("articles: who said what")
+    article.add_argument("--article", type=Path, help="a news article (UTF-8 text): attribute every sentence and predict")
+    article.add_argument("--actors", type=Path,
+                         help="actors YAML (id: [aliases]), e.g. data/actors.yaml; without it the speaker's words are the actor id")
+    article.add_argument("--template", type=Path, help="write an annotation CSV (project schema, actor pre-filled, labels empty)")
+    article.add_argument("--report", type=Path, help="per-actor stance/sentiment counts with evidence: .json or .csv")
+    article.add_argument("--chart", type=Path, help="per-actor stance chart: .png")
+    article.add_argument("--log-run", action="store_true", help="log the article's predictions, report and chart to MLflow")
     add_model_loading_options(parser)
     args = parser.parse_args(argv)
 
     def body():
+        if args.article is not None:
+            from stancelab.article import run_article_cli
+
+            return run_article_cli(args)
+        if args.template or args.report or args.chart or args.log_run or args.actors:
+            raise UserError("--actors, --template, --report, --chart and --log-run go with --article FILE")
         if (args.quote is None) == (args.input is None):
-            raise UserError("give either a quote (with --target) or --input FILE")
+            raise UserError("give either a quote (with --target), --input FILE or --article FILE")
         if args.quote is not None and not args.target:
             raise UserError("a quote needs --target (a target id or name)")
-        if args.output is not None and args.output.suffix.lower() not in (".jsonl", ".csv"):
-            raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
+        if args.quote is not None and len(args.target) > 1:
+            raise UserError("a single quote takes one --target")
         if args.dask:
             from stancelab.distributed import predict_partitions
 
@@ -173,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                                       allow_unsafe=args.allow_unsafe_pickle)
             print(f"wrote {rows} predictions to {args.output}/", file=sys.stderr)
             return 0
+        if args.output is not None and args.output.suffix.lower() not in (".jsonl", ".csv"):
+            raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
         if args.input is not None:  # streamed in chunks: bounded memory, same output as one batch
             from stancelab.streaming import check_input
 
@@ -182,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.output is not None:
                 print(f"wrote {rows} predictions to {args.output}", file=sys.stderr)
             return 0
-        records, lines, source = [{"text": args.quote, "target": args.target, "actor": args.actor}], None, None
+        records, lines, source = [{"text": args.quote, "target": args.target[0], "actor": args.actor}], None, None
         model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
         frame = model.frame(records, source, lines)  # validate everything before predicting anything
         results = []

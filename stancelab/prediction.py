@@ -159,6 +159,12 @@ class Predictor:
             results.append(result)
         return results
 
+    def predict_article(self, text_or_path, actors=None, targets=None, evidence: bool = False) -> list[dict]:
+        """Who said what in an article: one record per sentence × target (see stancelab.article)."""
+        from stancelab.article import predict_article
+
+        return predict_article(self, text_or_path, actors=actors, targets=targets, evidence=evidence)
+
     # ------------------------------------------------------------------ evidence
     def _evidence(self, task: str, row: pd.DataFrame, label: str) -> list[dict]:
         estimator = self.pipeline.named_steps["joint"].estimator_for(task)
