@@ -45,7 +45,16 @@ DEFAULT_OVERRIDES = ["model.classifier.C=1.0"]
 
 
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """This process's peak resident memory. VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts
+    from its parent's RSS at fork time, so it would count the parent's memory too."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
 
 
 def _latency(fn, items, calls: int) -> tuple[float, float]:
@@ -117,10 +126,11 @@ def _stream(model, test, args) -> dict:
         command = [sys.executable, str(REPO / "predict.py"), "--input", str(tmp / "quotes.csv"), "--output",
                    str(tmp / "out.jsonl"), "--model", str(tmp / "model"), "--no-evidence"]
         start = time.perf_counter()
-        code = (f"import resource, runpy, sys; sys.argv = {command[1:]!r}; "
+        code = (f"import runpy, sys; sys.argv = {command[1:]!r}; "
                 "sys.path.insert(0, " + repr(str(REPO)) + ")\n"
+                "from benchmarks.speed import peak_rss_mib\n"
                 "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
-                "finally:\n    print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+                "finally:\n    print('RSS', peak_rss_mib(), file=sys.stderr)")
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
         seconds = time.perf_counter() - start
@@ -130,7 +140,7 @@ def _stream(model, test, args) -> dict:
         with open(tmp / "out.jsonl", "rb") as handle:
             lines = sum(1 for _ in handle)
         return {"stream_rows": lines, "stream_s": seconds, "stream_rows_s": lines / seconds,
-                "stream_peak_rss_mib": int(rss[-1].split()[1]) / 1024}
+                "stream_peak_rss_mib": float(rss[-1].split()[1])}
 
 
 def run_sklearn(train, test, args) -> dict:

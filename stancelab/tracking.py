@@ -69,7 +69,14 @@ def ensure_experiment(name: str) -> str:
     uri = mlflow.get_tracking_uri()
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
-        experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri))
+        from mlflow.exceptions import MlflowException
+
+        try:
+            experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri))
+        except MlflowException as exc:  # a parallel sweep created it in between: use theirs
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment_id = mlflow.get_experiment_by_name(name).experiment_id
     else:
         experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
