@@ -230,7 +230,8 @@ def markdown(results: dict) -> str:
         rows.append(f"| {label} | {r['train_s']:.1f} | {r['predict_rows_s']:,.0f} | {r['p50_ms']:.2f} | "
                     f"{r['p99_ms']:.2f} | {r['peak_rss_mib']:.0f} | {r['f_avg']:.2f} | {r['f_avg_target_mean']:.2f} |")
     ours = results["systems"].get("ours", {})
-    notes = [f"Measured {results['date']} on {results['machine']} ({results['cpus']} CPUs); "
+    load = f", load average {results['load_average_1min']:.1f} at the start" if "load_average_1min" in results else ""
+    notes = [f"Measured {results['date']} on {results['machine']} ({results['cpus']} CPUs{load}); "
              f"batch = {results['batch_rows']:,} rows, latency = {results['latency_calls']} calls."]
     if "stream_rows" in ours:
         notes.append(f"Streaming {ours['stream_rows']:,} quotes from a CSV with `predict.py --input` "
@@ -274,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.processor() or
                platform.machine(), "cpus": os.cpu_count(), "batch_rows": args.batch_rows,
                "latency_calls": args.latency_calls, "experiment": args.experiment, "overrides": args.set,
+               "load_average_1min": os.getloadavg()[0],
                "systems": {}}
     passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
     for name in args.systems:
