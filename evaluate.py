@@ -2,6 +2,7 @@
 
     python evaluate.py EXPERIMENT.yaml --split test --json OUT.json     # the experiment's champion
     python evaluate.py --model models:/mawqif-stance/3 --data mawqif:test --json OUT.json
+    python evaluate.py report [--experiment NAME ...] --output report.html|.md   # experiments side by side
 
 The JSON holds n, f_avg (SemEval-2016), f_avg_target_mean (StanceEval 2024), stance and sentiment
 macro-F1 and accuracy, each as {value, ci_low, ci_high}, plus per-target and per-actor breakdowns.
@@ -26,8 +27,40 @@ def write_json(result: dict, path: Path) -> None:
         json.dump(result, handle, ensure_ascii=False, indent=2)
 
 
+def report_main(argv: list[str]) -> int:
+    """``evaluate.py report``: one page comparing MLflow experiments (stancelab.report.write_comparison)."""
+    from stancelab.console import add_tracking_option, run_cli
+
+    parser = argparse.ArgumentParser(prog="evaluate.py report",
+                                     description="Compare MLflow experiments side by side: CV and test metrics with "
+                                                 "95%% intervals, the published anchors and the logged plots.")
+    parser.add_argument("--experiment", action="append", metavar="NAME",
+                        help="MLflow experiment name (repeat; default: every experiment with a training run)")
+    parser.add_argument("--output", type=Path, required=True, help="report.html (self-contained) or report.md")
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    add_tracking_option(parser)
+    args = parser.parse_args(argv)
+
+    def body():
+        from stancelab.console import print_table
+        from stancelab.report import comparison_rows, write_comparison
+
+        summaries = write_comparison(args.output, args.experiment, args.tracking_uri)
+        if not args.quiet:
+            print_table([{k: v for k, v in row.items() if k != "dataset"} for row in comparison_rows(summaries)],
+                        title="experiments side by side")
+            print(f"wrote {args.output}")
+        return 0
+
+    return run_cli(body)
+
+
 def main(argv: list[str] | None = None) -> int:
     from stancelab.console import add_model_loading_options, run_cli
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["report"]:
+        return report_main(argv[1:])
 
     parser = argparse.ArgumentParser(prog="evaluate.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, help="bootstrap resamples (default: the experiment's, or 1000)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--no-log", action="store_true", help="do not log an evaluation run to MLflow")
+    parser.add_argument("--quiet", action="store_true", help="no progress and no table (warnings and errors only)")
     add_model_loading_options(parser)
     args = parser.parse_args(argv)
 
@@ -63,9 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             dataset, split = name, data_split
         if dataset is None or model_uri is None:
             raise UserError("give an experiment YAML, or --model URI with --data NAME:SPLIT")
-        result = evaluate(model_uri, dataset, split, data_dir=data_dir, tracking_uri=args.tracking_uri,
-                          experiment=experiment, n_resamples=args.bootstrap if args.bootstrap is not None else resamples,
-                          seed=seed, log=not args.no_log, allow_unsafe=args.allow_unsafe_pickle)
+        from stancelab.progress import Progress
+
+        n_resamples = args.bootstrap if args.bootstrap is not None else resamples
+        with Progress(quiet=args.quiet) as progress:
+            task = progress.add_task(f"evaluating on {dataset}:{split}, {n_resamples} bootstrap resamples", total=1)
+            result = evaluate(model_uri, dataset, split, data_dir=data_dir, tracking_uri=args.tracking_uri,
+                              experiment=experiment, n_resamples=n_resamples,
+                              seed=seed, log=not args.no_log, allow_unsafe=args.allow_unsafe_pickle)
+            progress.advance(task)
         if args.json:
             write_json(result, args.json)
         for warning in result["warnings"]:
@@ -73,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = [{"metric": k, "value": f"{result[k]['value']:.4f}",
                  "95% CI": f"[{result[k]['ci_low']:.4f}, {result[k]['ci_high']:.4f}]"}
                 for k in METRIC_KEYS if k in result]
-        print_table(rows, title=f"{result['model_uri']} on {dataset}:{split} (n={result['n']})")
-        if args.json:
+        if not args.quiet:
+            print_table(rows, title=f"{result['model_uri']} on {dataset}:{split} (n={result['n']})")
+        if args.json and not args.quiet:
             print(f"wrote {args.json}")
         return 0
 

@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-size", type=int, default=5000, help="quotes read and scored at a time with --input")
     parser.add_argument("--dask", metavar="SCHEDULER", help="score --input (.csv/.parquet) as Dask partitions "
                         "on this scheduler address, or 'local' for a local cluster; --output is a folder")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
     article = parser.add_argument_group("articles: who said what")
     article.add_argument("--article", type=Path, help="a news article (UTF-8 text): attribute every sentence and predict")
     article.add_argument("--actors", type=Path,
@@ -195,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise UserError("--dask needs --input FILE (.csv or .parquet) and --output FOLDER")
             rows = predict_partitions(args.input, args.output, args.dask, args.model, args.tracking_uri,
                                       allow_unsafe=args.allow_unsafe_pickle)
-            print(f"wrote {rows} predictions to {args.output}/", file=sys.stderr)
+            if not args.quiet:
+                print(f"wrote {rows} predictions to {args.output}/", file=sys.stderr)
             return 0
         if args.output is not None and args.output.suffix.lower() not in (".jsonl", ".csv"):
             raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
@@ -204,22 +206,29 @@ def main(argv: list[str] | None = None) -> int:
 
             check_input(args.input)  # a missing file or unsupported type fails before the model loads
             model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
-            rows = predict_file(model, args.input, args.output, not args.no_evidence, args.chunk_size)
-            if args.output is not None:
+            # a bar on a terminal only: a bad row in a later chunk must still be the only line on stderr
+            rows = predict_file(model, args.input, args.output, not args.no_evidence, args.chunk_size,
+                                quiet=True if args.quiet else None)
+            if args.output is not None and not args.quiet:
                 print(f"wrote {rows} predictions to {args.output}", file=sys.stderr)
             return 0
         records, lines, source = [{"text": args.quote, "target": args.target[0], "actor": args.actor}], None, None
         model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
         frame = model.frame(records, source, lines)  # validate everything before predicting anything
+        from stancelab.progress import Progress
+
         results = []
-        for start in range(0, len(frame), BATCH):
-            results += model.predict_frame(frame.iloc[start:start + BATCH], evidence=not args.no_evidence)
+        with Progress(quiet=args.quiet or args.input is None) as progress:
+            task = progress.add_task(f"predicting {len(frame)} quote(s)", total=len(frame))
+            for start in range(0, len(frame), BATCH):
+                results += model.predict_frame(frame.iloc[start:start + BATCH], evidence=not args.no_evidence)
+                progress.advance(task, len(frame.iloc[start:start + BATCH]))
         extras = [{"id": r["id"]} if r.get("id") not in (None, "") else {} for r in records]
         if args.quote is not None and args.output is None:
             print(json.dumps(results[0], ensure_ascii=False, indent=2))
             return 0
         write_results(results, args.output, model.tasks, extras)
-        if args.output is not None:
+        if args.output is not None and not args.quiet:
             print(f"wrote {len(results)} predictions to {args.output}", file=sys.stderr)
         return 0
 

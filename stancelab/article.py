@@ -1013,12 +1013,13 @@ def run_article_cli(args) -> int:
     if args.chart is not None:
         save_chart(report, args.chart, f"stance per actor: {args.article.name}")
     table_file = sys.stdout if args.output is not None else sys.stderr
-    print_table(report_table(report), title=f"per actor: {args.article}", file=table_file)
+    if not getattr(args, "quiet", False):
+        print_table(report_table(report), title=f"per actor: {args.article}", file=table_file)
     if args.log_run:
         run_id = log_article_run(records, report, source=str(args.article),
                                  actors_source=str(args.actors) if args.actors else None,
                                  model_uri=model_uri, tracking_uri=args.tracking_uri)
         print(f"logged to MLflow run {run_id}", file=sys.stderr)
-    if args.output is not None:
+    if args.output is not None and not getattr(args, "quiet", False):
         print(f"wrote {len(records)} predictions ({len(attributions)} sentences) to {args.output}", file=sys.stderr)
     return 0

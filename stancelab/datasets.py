@@ -484,6 +484,27 @@ def check(name: str, root: Path | None = None) -> dict:
     return summary
 
 
+def _print_check(summary: dict) -> None:
+    """``check`` as two short tables: rows and duplicates per split, stance counts per target."""
+    from stancelab.console import print_table
+
+    splits = summary["splits"]
+    print_table([{"split": split, "rows": info["rows"], "targets": len(info["stance_by_target"]),
+                  "exact duplicates": info["exact_duplicates"], "conflicting duplicates": info["conflicting_duplicates"],
+                  "warnings": len(info["warnings"])} for split, info in splits.items()],
+                title=f"{summary['dataset']}: splits")
+    print_table([{"split": split, "target": target, **counts}
+                 for split, info in splits.items() for target, counts in info["stance_by_target"].items()],
+                title="stance labels per target")
+    for split, info in splits.items():
+        for warning in info["warnings"]:
+            print(f"warning: {split}: {warning}")
+    if "train_test_overlap" in summary:
+        leak = summary["train_test_overlap"]
+        print("train/test overlap: " + ", ".join(f"{k}={v}" for k, v in leak.items() if not isinstance(v, (list, dict))))
+    print("full report: add --json")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stancelab.datasets", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -495,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     p_check = sub.add_parser("check", help="validate a dataset: counts, duplicates, train/test overlap")
     p_check.add_argument("name", choices=list(DATASETS))
     p_check.add_argument("--data-dir", type=Path)
+    p_check.add_argument("--json", action="store_true", help="print the full report as JSON instead of a table")
     sub.add_parser("list", help="list the registered datasets")
     args = parser.parse_args(argv)
 
@@ -506,7 +528,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"ok  {path}  sha256 verified")
         elif args.command == "check":
             import json
-            print(json.dumps(check(args.name, args.data_dir), ensure_ascii=False, indent=2))
+            summary = check(args.name, args.data_dir)
+            if args.json:
+                print(json.dumps(summary, ensure_ascii=False, indent=2))
+            else:
+                _print_check(summary)
         else:
             for name, dataset in DATASETS.items():
                 print(f"{name:12s} {dataset.description}")

@@ -57,6 +57,17 @@ def _logged_model_id(version) -> str | None:
     return source.removeprefix("models:/") if source.startswith("models:/m-") else None
 
 
+def _source_tags(version, predictor) -> dict[str, str]:
+    """Tags an evaluation run shares with the training run of its model, for filtering side by side."""
+    tags = {"targets": ",".join(sorted(predictor.targets))}
+    if version is not None and version.run_id:
+        from mlflow.tracking import MlflowClient
+
+        source = MlflowClient().get_run(version.run_id).data.tags
+        tags.update({k: source[k] for k in ("model_family", "target_mode") if k in source})
+    return tags
+
+
 def evaluate(model_uri: str | None, dataset: str, split: str, *, data_dir=None, tracking_uri: str | None = None,
              experiment: str | None = None, n_resamples: int = 1000, seed: int = 0, log: bool = True,
              allow_unsafe: bool = False) -> dict:
@@ -109,6 +120,7 @@ def _log(mlflow, result, scored, frame, tasks, predictor, version, experiment) -
     if version is not None:
         tags.update({"registered_model": version.name, "model_version": str(version.version),
                      "source_run_id": version.run_id or ""})
+    tags.update(_source_tags(version, predictor))
     model_id = _logged_model_id(version)
     with mlflow.start_run(run_name=f"evaluate {model_label} on {tags['dataset']}:{split}", tags=tags) as run:
         tracking.log_dataset(frame, tags["dataset"], split, "evaluation")
@@ -127,6 +139,8 @@ def _log(mlflow, result, scored, frame, tasks, predictor, version, experiment) -
                                                 f"{task}: {tags['dataset']}:{split}")
             mlflow.log_figure(fig, f"plots/{split}_confusion_{task}.png")
             plots.close(fig)
+        plots.log_breakdown_plots(mlflow, result["per_target"], result["per_actor"], split,
+                                  f"{tags['dataset']}:{split}", plots.display_names(dataset))
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             gold, pred = scored[tasks].to_numpy(), scored[[f"pred_{t}" for t in tasks]].to_numpy()

@@ -32,7 +32,8 @@ class Progress:
         if self._bar is not None:
             return self._bar.add_task(description, total=total)
         if not self.quiet:
-            print(f"{description} ({total} step{'s' if total != 1 else ''}) ...", file=self.stream, flush=True)
+            steps = f" ({total} steps)" if total != 1 else ""
+            print(f"{description}{steps} ...", file=self.stream, flush=True)
         return description
 
     def advance(self, task, amount: int = 1) -> None:

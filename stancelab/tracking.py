@@ -72,7 +72,9 @@ def ensure_experiment(name: str) -> str:
         from mlflow.exceptions import MlflowException
 
         try:
-            experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri))
+            # the MLflow 3 UI files the experiment under "Model training", not GenAI traces
+            experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri),
+                                                     tags={"mlflow.experimentKind": "custom_model_development"})
         except MlflowException as exc:  # a parallel sweep created it in between: use theirs
             if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise

@@ -90,18 +90,31 @@ def cross_validate(pipeline, frame: pd.DataFrame, tasks, splits, n_jobs: int = 1
     return oof, pd.DataFrame(fold_scores)
 
 
+def _short_key(key: str) -> str:
+    return key.removeprefix("model.").replace("classifier.", "").replace("normalize.", "norm.")
+
+
 def config_name(overrides: dict[str, Any]) -> str:
+    """Child run name: the grid values that make this configuration differ, e.g. ``C=10.0``."""
     if not overrides:
         return "base"
     parts = []
     for key, value in overrides.items():
-        short = key.removeprefix("model.").replace("classifier.", "").replace("normalize.", "norm.")
+        short = _short_key(key)
         if isinstance(value, dict):
             value = ",".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, list):
             value = "-".join(map(str, value))
         parts.append(f"{short}={value}")
     return " ".join(parts)
+
+
+def sweep_name(dataset_label: str, configurations) -> str:
+    """Parent run name: the dataset and what the sweep varies, e.g. ``idlib: sweep target_mode × C (4)``."""
+    keys = list(dict.fromkeys(_short_key(k) for overrides, _ in configurations for k in overrides))
+    if len(configurations) == 1:
+        return f"{dataset_label}: {config_name(configurations[0][0])}"
+    return f"{dataset_label}: sweep {' × '.join(keys)} ({len(configurations)})"
 
 
 def flat_params(model: ModelConfig) -> dict[str, str]:
@@ -132,7 +145,15 @@ def _champion_score(client, model_name: str, metric: str) -> tuple[str | None, f
     return version.version, score
 
 
-def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table):
+def _log_sweep_plot(mlflow, results: list[ConfigResult], folds: list[pd.DataFrame], select: str, title: str):
+    """``plots/cv_spread.png`` on the parent run: per-fold scores of every configuration."""
+    fig = plots.cv_spread_figure({r.name: f[select].tolist() for r, f in zip(results, folds)}, select, title,
+                                 best=max(results, key=lambda r: r.cv_mean[select]).name)
+    mlflow.log_figure(fig, "plots/cv_spread.png")
+    plots.close(fig)
+
+
+def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table, dataset: str = ""):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         scored = frame.assign(**{f"pred_{t}": oof[:, i] for i, t in enumerate(tasks)})
@@ -147,6 +168,13 @@ def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table):
         per_target = pd.DataFrame([
             {"target": t, "n": len(g), **metrics.all_scores(g, tasks)} for t, g in scored.groupby("target")])
         per_target.to_csv(tmp / "cv_per_target.csv", index=False)
+        per_actor = pd.DataFrame([
+            {"actor": a or "(none)", "n": len(g), **metrics.all_scores(g, tasks)}
+            for a, g in scored.assign(actor=scored["actor"].fillna("")).groupby("actor")])
+        per_actor.to_csv(tmp / "cv_per_actor.csv", index=False)
+        mlflow.log_artifact(str(tmp / "cv_per_actor.csv"), "reports")
+        plots.log_breakdown_plots(mlflow, per_target.to_dict("records"), per_actor.to_dict("records"), "cv",
+                                  f"{datasets.label(dataset)} out-of-fold (train CV)", plots.display_names(dataset))
         fold_table.to_csv(tmp / "cv_folds.csv", index_label="fold")
         mlflow.log_artifact(str(tmp / "cv_per_target.csv"), "reports")
         mlflow.log_artifact(str(tmp / "cv_folds.csv"), "reports")
@@ -173,12 +201,13 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
     client = MlflowClient()
     dataset_label = datasets.label(ds_cfg.name)
     base_tags = {"dataset": dataset_label, "split": ds_cfg.train_split, "tasks": ",".join(tasks),
+                 "targets": ",".join(sorted(frame["target"].unique())),
                  "seed": str(config.seed), **tracking.git_info()}
     progress = progress or Progress(quiet=True)
     results: list[ConfigResult] = []
     oofs: list[np.ndarray] = []
     folds: list[pd.DataFrame] = []
-    with mlflow.start_run(run_name=f"{dataset_label}: {len(configurations)} configuration(s)",
+    with mlflow.start_run(run_name=sweep_name(dataset_label, configurations),
                           tags={**base_tags, "role": "sweep"}) as parent:
         sha = tracking.log_dataset(frame, dataset_label, ds_cfg.train_split, "training")
         mlflow.log_dict(config_to_dict(config), "config.json")
@@ -219,14 +248,17 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         progress.advance(refit_bar)
         progress.remove_task(refit_bar)
 
-        mlflow.log_params({f"best.{k}": v for k, v in flat_params(best_cfg).items()})
+        # the chosen configuration under the children's keys, so the sweep lines up with them in the UI
+        mlflow.log_params(flat_params(best_cfg))
         mlflow.set_tags({"best_configuration": best.name, "best_run_id": best.run_id,
                          "model_family": best_cfg.classifier.kind, "target_mode": best_cfg.target_mode})
         mlflow.log_metrics({f"cv_{k}": v for k, v in best.cv_mean.items()})
         mlflow.log_metrics({f"cv_{k}_std": v for k, v in best.cv_std.items()})
         mlflow.log_metric("fit_seconds", fit_seconds)
-        mlflow.log_metric("vocabulary_size", _vocabulary_size(model))
-        _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index])
+        mlflow.log_metric("cv_seconds", sum(r.cv_seconds for r in results))  # the whole sweep
+        mlflow.log_metric("fit_vocabulary_size", _vocabulary_size(model))
+        _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index], ds_cfg.name)
+        _log_sweep_plot(mlflow, results, folds, select, f"{config.experiment}: {config.cv.folds}-fold CV")
         mlflow.log_table(pd.DataFrame([{"configuration": r.name, **{f"cv_{k}": v for k, v in r.cv_mean.items()},
                                         "cv_seconds": r.cv_seconds} for r in results]),
                          "reports/cv_configurations.json")

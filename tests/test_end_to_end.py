@@ -27,7 +27,7 @@ def test_training_logs_runs_metrics_lineage_and_champion(trained):
     assert parent.data.tags.get("git_commit") == git_info().get("git_commit")
     assert parent.data.tags["seed"] == "13"
     assert len(parent.data.tags["dataset_sha256"]) == 64
-    assert parent.data.metrics["vocabulary_size"] > 1000
+    assert parent.data.metrics["fit_vocabulary_size"] > 1000
     assert parent.inputs.dataset_inputs and parent.inputs.dataset_inputs[0].dataset.name == "idlib-train"
     artifacts = {a.path for a in client.list_artifacts(result.parent_run_id, "plots")}
     assert "plots/cv_confusion_stance.png" in artifacts and "plots/cv_confusion_sentiment.png" in artifacts

@@ -1,0 +1,153 @@
+"""End to end in a real browser: train into an `mlflow server`, then check in headless Chromium that the
+MLflow UI shows our runs, their metric columns and the plot artifacts. Screenshots are kept in the
+pytest tmp folder and copied to test-artifacts/ (gitignored).
+
+Needs Debian's chromium (`apt-get install chromium`, done by .ci/run) driven by Playwright through its
+executable path (no `playwright install`). Skipped, with the reason, only when the browser is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import REPO
+
+CHROMIUM = Path(os.environ.get("STANCE_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = REPO / "test-artifacts"
+TIMEOUT_MS = 90_000  # the SPA renders in seconds; generous for a loaded 2-core CI machine
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"browser not installed: {CHROMIUM} is missing (apt-get install chromium; .ci/run does it)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def server(chromium, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mlflow-server")
+    port = _free_port()
+    log = open(folder / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+         "--artifacts-destination", str(folder / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not come up:\n{(folder / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and its uvicorn worker (our own process group)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def trained_on_server(server, tmp_path_factory):
+    """A two-configuration sweep on a small slice of the embedded corpus, logged to the server."""
+    import mlflow
+
+    from stancelab.config import load_config
+    from stancelab.training import train
+
+    corpus = pd.read_csv(REPO / "data" / "corpus.csv", dtype=str, keep_default_na=False)
+    train_rows = corpus[corpus["split"] == "train"]
+    texts = train_rows["text"].drop_duplicates().head(90)
+    small = tmp_path_factory.mktemp("data") / "small.csv"
+    train_rows[train_rows["text"].isin(texts)].to_csv(small, index=False)
+    config = load_config(REPO / "experiments" / "default.yaml",
+                         [f"dataset.name={small}", "experiment=browser-check", "model_name=browser-check",
+                          "cv.folds=2", "n_jobs=1", "grid={model.classifier.C: [1.0, 10.0]}", "model.char=null"])
+    previous = mlflow.get_tracking_uri()
+    try:
+        result = train(config, server)
+    finally:
+        mlflow.set_tracking_uri(previous)
+    return result
+
+
+def _shot(page, tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    page.screenshot(path=str(path), full_page=True)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shutil.copy(path, SCREENSHOTS / name)
+
+
+def test_mlflow_ui_shows_runs_metrics_and_plots(chromium, server, trained_on_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    result = trained_on_server
+    experiment, parent = result.experiment_id, result.parent_run_id
+    children = {r.name: r.run_id for r in result.configurations}
+    assert set(children) == {"C=1.0", "C=10.0"}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(chromium), args=ARGS, headless=True,
+            viewport={"width": 1600, "height": 1000})
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+
+            # experiment's runs (the UI's "Model training" view): the sweep and, expanded, its configurations
+            page.goto(f"{server}/#/experiments/{experiment}/runs?workflowType=machine_learning")
+            page.get_by_text("small: sweep C (2)").first.wait_for()
+            page.locator(f"[row-id='{parent}'] [col-id*='Name'] button").first.click()  # expand the sweep
+            for name in children:
+                page.get_by_text(name, exact=True).first.wait_for()
+            _shot(page, tmp_path, "mlflow-experiment.png")
+
+            # run comparison: the configurations side by side with our metric and param names
+            runs = json.dumps([parent, *children.values()])
+            page.goto(f"{server}/#/compare-runs?runs={runs}&experiments={json.dumps([experiment])}")
+            for text in ("small: sweep C (2)", "C=1.0", "C=10.0", "cv_f_avg_target_mean", "cv_f_avg_std",
+                         "cv_sentiment_macro_f1", "classifier.C"):
+                page.get_by_text(text, exact=True).first.wait_for()
+            _shot(page, tmp_path, "mlflow-compare.png")
+
+            # the sweep's plots are listed and one renders as an image
+            page.goto(f"{server}/#/experiments/{experiment}/runs/{parent}/artifacts/plots/cv_f1_per_actor.png")
+            for name in ("cv_confusion_stance.png", "cv_confusion_sentiment.png", "cv_f1_per_target.png",
+                         "cv_f1_per_actor.png", "cv_spread.png"):
+                page.get_by_text(name, exact=True).first.wait_for()
+            page.wait_for_function(
+                "() => [...document.images].some(i => i.complete && i.naturalWidth >= 600 && i.naturalHeight >= 600)")
+            _shot(page, tmp_path, "mlflow-artifact.png")
+        finally:
+            browser.close()
+    for name in ("mlflow-experiment.png", "mlflow-compare.png", "mlflow-artifact.png"):
+        assert (SCREENSHOTS / name).stat().st_size > 10_000
