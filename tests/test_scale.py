@@ -68,7 +68,7 @@ def test_streamed_error_in_a_later_chunk_names_the_line_and_leaves_no_output(tra
 
 @pytest.fixture(scope="module")
 def cluster():
-    distributed = pytest.importorskip("dask.distributed")
+    from dask import distributed  # in the test extra: a missing Dask is a failure, not a skip
     # one worker process (a thread worker shares the GIL with the test, and a busy CI can miss heartbeats)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True, protocol="tcp://",
                                   host="127.0.0.1", scheduler_port=0, dashboard_address=None) as local:
