@@ -94,8 +94,17 @@ def log_dataset(frame, name: str, split: str, context: str) -> str:
     sha = datasets.digest(frame)
     data = frame[list(datasets.SCHEMA)].astype(object)
     source = frame.attrs.get("paths", [name])[0]
-    mlflow.log_input(mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance"),
-                     context=context, tags={"sha256": sha})
+    from mlflow.exceptions import MlflowException
+
+    dataset = mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance")
+    try:
+        mlflow.log_input(dataset, context=context, tags={"sha256": sha})
+    except MlflowException as exc:
+        # Two sweeps logging the same dataset at once: the store checks, then inserts, and the
+        # second insert hits the unique key. The row exists now, so a second attempt links to it.
+        if "UNIQUE constraint failed: datasets" not in str(exc) and exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        mlflow.log_input(dataset, context=context, tags={"sha256": sha})
     return sha
 
 
