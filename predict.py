@@ -11,6 +11,7 @@ Command line::
     python predict.py "quote" --target deescalation_idlib [--actor Lavrov]
     python predict.py --input quotes.csv --output predictions.jsonl     # CSV: text,target[,actor]
     python predict.py --input quotes.jsonl --output predictions.csv --model models:/mawqif-stance@champion
+    python predict.py --input big.csv --output scored/ --dask tcp://scheduler:8786   # Parquet parts
     python predict.py --article news.txt --actors data/actors.yaml --output who_said_what.jsonl \
         [--target deescalation_idlib ...] [--report actors.json|.csv] [--chart actors.png] [--log-run]
     python predict.py --article news.txt --actors data/actors.yaml --template to_label.csv   # no model needed
@@ -101,6 +102,53 @@ def write_results(results: list[dict], path: Path | None, tasks: list[str], extr
             writer.writerows(rows)
 
 
+class ResultWriter:
+    """Appends results chunk by chunk to stdout or to an atomic .jsonl/.csv output (bounded memory)."""
+
+    def __init__(self, handle, suffix: str | None, tasks: list[str]):
+        self.handle, self.suffix, self.tasks, self.writer = handle, suffix, tasks, None
+
+    def write(self, results: list[dict], extras: list[dict]) -> None:
+        if self.suffix != ".csv":
+            lines = (json.dumps({**extra, **result}, ensure_ascii=False) + "\n" for result, extra in zip(results, extras))
+            (self.handle or sys.stdout).write("".join(lines))
+            return
+        rows = [_csv_row(r, self.tasks, e) for r, e in zip(results, extras)]
+        if self.writer is None and rows:
+            self.writer = csv.DictWriter(self.handle, fieldnames=list(rows[0]))
+            self.writer.writeheader()
+        if rows:
+            self.writer.writerows(rows)
+
+
+def predict_file(model: Predictor, path: Path, output: Path | None, evidence: bool = True,
+                 chunk_size: int = 5000, quiet: bool | None = None) -> int:
+    """Score a CSV/JSONL file chunk by chunk (same output as one batch); returns the number of rows."""
+    from contextlib import nullcontext
+
+    from stancelab.progress import Progress
+    from stancelab.streaming import count_lines, record_chunks
+
+    chunks = record_chunks(path, chunk_size)
+    quiet = not sys.stderr.isatty() if quiet is None else quiet  # a bar on a terminal only
+    total = max(count_lines(path) - (path.suffix.lower() == ".csv"), 1)
+    done = 0
+    suffix = output.suffix.lower() if output is not None else None
+    with (atomic_output(output, newline="") if output is not None else nullcontext()) as handle, \
+            Progress(quiet=quiet) as progress:
+        bar = progress.add_task(f"scoring {path.name}", total=total)
+        writer = ResultWriter(handle, suffix, model.tasks)
+        for records, lines in chunks:
+            frame = model.frame(records, str(path), lines)
+            results = model.predict_frame(frame, evidence=evidence)
+            writer.write(results, [{"id": r["id"]} if r.get("id") not in (None, "") else {} for r in records])
+            done += len(results)
+            progress.advance(bar, len(results))
+        if suffix == ".csv" and writer.writer is None:
+            csv.DictWriter(handle, fieldnames=["text", "target", "actor"]).writeheader()
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     from stancelab.console import add_model_loading_options, run_cli
 
@@ -114,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="write .jsonl or .csv here (default: JSON lines on stdout)")
     parser.add_argument("--model", help="model URI (default: models:/<default experiment model>@champion)")
     parser.add_argument("--no-evidence", action="store_true", help="skip the evidence n-grams (faster)")
+    parser.add_argument("--chunk-size", type=int, default=5000, help="quotes read and scored at a time with --input")
+    parser.add_argument("--dask", metavar="SCHEDULER", help="score --input (.csv/.parquet) as Dask partitions "
+                        "on this scheduler address, or 'local' for a local cluster; --output is a folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
     article = parser.add_argument_group("articles: who said what")
     article.add_argument("--article", type=Path, help="a news article (UTF-8 text): attribute every sentence and predict")
@@ -139,15 +190,32 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError("a quote needs --target (a target id or name)")
         if args.quote is not None and len(args.target) > 1:
             raise UserError("a single quote takes one --target")
+        if args.dask:
+            from stancelab.distributed import predict_partitions
+
+            if args.input is None or args.output is None:
+                raise UserError("--dask needs --input FILE (.csv or .parquet) and --output FOLDER")
+            rows = predict_partitions(args.input, args.output, args.dask, args.model, args.tracking_uri,
+                                      allow_unsafe=args.allow_unsafe_pickle)
+            if not args.quiet:
+                print(f"wrote {rows} predictions to {args.output}/", file=sys.stderr)
+            return 0
         if args.output is not None and args.output.suffix.lower() not in (".jsonl", ".csv"):
             raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
         if args.output is not None:
             check_output_folder(args.output)
-        if args.input is not None:
-            records, lines = read_records(args.input)
-            source = str(args.input)
-        else:
-            records, lines, source = [{"text": args.quote, "target": args.target[0], "actor": args.actor}], None, None
+        if args.input is not None:  # streamed in chunks: bounded memory, same output as one batch
+            from stancelab.streaming import check_input
+
+            check_input(args.input)  # a missing file or unsupported type fails before the model loads
+            model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
+            # a bar on a terminal only: a bad row in a later chunk must still be the only line on stderr
+            rows = predict_file(model, args.input, args.output, not args.no_evidence, args.chunk_size,
+                                quiet=True if args.quiet else None)
+            if args.output is not None and not args.quiet:
+                print(f"wrote {rows} predictions to {args.output}", file=sys.stderr)
+            return 0
+        records, lines, source = [{"text": args.quote, "target": args.target[0], "actor": args.actor}], None, None
         model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
         frame = model.frame(records, source, lines)  # validate everything before predicting anything
         from stancelab.progress import Progress

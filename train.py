@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. --set cv.folds=3 --set model.classifier.C=2")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    parser.add_argument("--dask", metavar="SCHEDULER",
+                        help="run the cross-validation on a Dask cluster (scheduler address, or 'local')")
     add_tracking_option(parser)
     args = parser.parse_args(argv)
 
@@ -36,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
 
         config = load_config(args.experiment, args.overrides)
         with Progress(quiet=args.quiet) as progress:
-            result = train(config, args.tracking_uri, progress=progress)
+            if args.dask:
+                from stancelab.distributed import train_on_dask
+
+                result = train_on_dask(config, args.dask, args.tracking_uri, progress=progress)
+            else:
+                result = train(config, args.tracking_uri, progress=progress)
         for warning in result.data_warnings:
             print(f"warning: {warning}", file=sys.stderr)
         if args.quiet:

@@ -16,12 +16,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from features.normalize import normalize_text
 from stancelab import tracking
 from stancelab.errors import UserError
 from stancelab.estimators import TargetRouter
 from stancelab.model import INPUT_COLUMNS, TRUSTED_TYPES
 
 DEFAULT_EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "default.yaml"
+FAST_PATH_ROWS = 4  # predict() of up to this many records skips the Pipeline's per-call DataFrame plumbing
 
 
 def default_model_uri() -> str:
@@ -56,6 +58,7 @@ class Predictor:
             for name in [target, *names]:
                 self._lookup[_target_key(name)] = target
         self._names_cache: dict[int, np.ndarray] = {}
+        self._weights_cache: dict[tuple, np.ndarray | None] = {}
 
     # ------------------------------------------------------------------ input checks
     def resolve_target(self, name: str) -> str:
@@ -68,6 +71,9 @@ class Predictor:
 
     def frame(self, records, source: str | None = None, lines: list[int] | None = None) -> pd.DataFrame:
         """Validated model input; errors name the record (or ``source:line`` for files)."""
+        return pd.DataFrame(self._validated(records, source, lines), columns=list(INPUT_COLUMNS), dtype=object)
+
+    def _validated(self, records, source: str | None = None, lines: list[int] | None = None) -> list[dict]:
         rows = records.to_dict("records") if isinstance(records, pd.DataFrame) else list(records)
         out = []
         for index, record in enumerate(rows):
@@ -87,7 +93,7 @@ class Predictor:
             actor = record.get("actor")
             actor = "" if actor is None or (isinstance(actor, float) and np.isnan(actor)) else str(actor).strip()
             out.append({"text": text, "target": resolved, "actor": actor})
-        return pd.DataFrame(out, columns=list(INPUT_COLUMNS), dtype=object)
+        return out
 
     # ------------------------------------------------------------------ prediction
     def predict_labels(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -97,7 +103,41 @@ class Predictor:
 
     def predict(self, records, evidence: bool = True) -> list[dict]:
         """Validate ``records`` (dicts with text, target, optional actor) and predict them."""
-        return self.predict_frame(self.frame(records), evidence)
+        rows = self._validated(records)
+        if len(rows) <= FAST_PATH_ROWS:
+            return [self._predict_one(row, evidence) for row in rows]
+        return self.predict_frame(pd.DataFrame(rows, columns=list(INPUT_COLUMNS), dtype=object), evidence)
+
+    def _predict_one(self, row: dict, evidence: bool) -> dict:
+        """One quote without the DataFrame plumbing of the Pipeline (the same fitted steps, called
+        directly, so the same numbers): interactive use is dominated by per-call overhead, not maths."""
+        normalizer = self.pipeline.named_steps["normalize"]
+        joint = self.pipeline.named_steps["joint"]
+        text = normalize_text(str(row["text"]), normalizer._steps())
+        result = {"text": row["text"], "target": row["target"], "actor": row["actor"] or None}
+        found = {}
+        for task, estimator, classes in zip(self.tasks, joint.estimators_, joint.classes_):
+            model = estimator.estimators_[row["target"]] if isinstance(estimator, TargetRouter) else estimator
+            proba = np.zeros(len(classes))
+            if isinstance(model, str):  # a target trained on one label only
+                proba[list(classes).index(model)] = 1.0
+                x = None
+            else:
+                features, clf = model.named_steps["features"], model.named_steps["clf"]
+                x = _transform_one(features, text, row)
+                column_of = {label: i for i, label in enumerate(classes)}
+                for label, p in zip(clf.classes_, clf.predict_proba(x)[0]):
+                    proba[column_of[label]] = p
+            best = int(np.argmax(proba))
+            result[task] = str(classes[best])
+            result[f"{task}_proba"] = {str(c): round(float(p), 4) for c, p in zip(classes, proba)}
+            found[task] = (model, x)
+        if evidence:
+            result["evidence"] = {}
+            for task, (model, x) in found.items():
+                result["evidence"][task] = [] if x is None else self._contributions(
+                    model.named_steps["features"], model.named_steps["clf"], x, result[task])
+        return result
 
     def predict_frame(self, frame: pd.DataFrame, evidence: bool = True) -> list[dict]:
         """Predict rows already validated by :meth:`frame`."""
@@ -133,18 +173,13 @@ class Predictor:
         if isinstance(estimator, str):  # a target trained on one label only
             return []
         features, clf = estimator.named_steps["features"], estimator.named_steps["clf"]
-        weights = _class_weights(clf)
-        if weights is None:
+        return self._contributions(features, clf, features.transform(row), label)
+
+    def _contributions(self, features, clf, x, label: str) -> list[dict]:
+        w = self._label_weights(clf, label)
+        if w is None:
             return []
-        classes = list(clf.classes_)
-        if label not in classes:
-            return []
-        c = classes.index(label)
-        if weights.shape[0] == 1:  # binary linear model: one row, positive = classes_[1]
-            w = weights[0] if c == 1 else -weights[0]
-        else:
-            w = weights[c] - weights.mean(axis=0)
-        x = features.transform(row).tocsr()
+        x = x.tocsr()
         contributions = x.data * w[x.indices]
         order = np.argsort(-contributions)[: self.evidence_size]
         names = self._feature_names(features)
@@ -156,11 +191,41 @@ class Predictor:
             out.append({"ngram": ngram.strip(), "kind": kind, "weight": round(float(contributions[j]), 4)})
         return out
 
+    def _label_weights(self, clf, label: str) -> np.ndarray | None:
+        """Per-feature weight towards ``label``, computed once per classifier (a mean over all
+        features per call was most of one quote's latency)."""
+        key = (id(clf), label)
+        if key not in self._weights_cache:
+            weights, classes = _class_weights(clf), list(clf.classes_)
+            if weights is None or label not in classes:
+                w = None
+            elif weights.shape[0] == 1:  # binary linear model: one row, positive = classes_[1]
+                w = weights[0] if classes.index(label) == 1 else -weights[0]
+            else:
+                w = weights[classes.index(label)] - weights.mean(axis=0)
+            self._weights_cache[key] = w
+        return self._weights_cache[key]
+
     def _feature_names(self, features) -> np.ndarray:
         key = id(features)
         if key not in self._names_cache:
             self._names_cache[key] = features.get_feature_names_out()
         return self._names_cache[key]
+
+
+def _transform_one(features, text: str, row: dict):
+    """``ColumnTransformer.transform`` of one normalised row, block by block in the fitted order."""
+    import scipy.sparse as sp
+
+    blocks = []
+    for name, transformer, columns in features.transformers_:
+        if isinstance(transformer, str):  # "drop" / "passthrough" remainder of no columns
+            continue
+        if columns == "text":
+            blocks.append(transformer.transform([text]))
+        else:
+            blocks.append(transformer.transform(pd.DataFrame([{c: row[c] for c in columns}], dtype=object)))
+    return sp.hstack(blocks).tocsr()
 
 
 def _class_weights(clf) -> np.ndarray | None:

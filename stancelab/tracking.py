@@ -122,9 +122,16 @@ def ensure_experiment(name: str) -> str:
     with store_lock(uri):  # two processes must not both create it
         experiment = mlflow.get_experiment_by_name(name)
         if experiment is None:
-            # the MLflow 3 UI files the experiment under "Model training", not GenAI traces
-            experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri),
-                                                     tags={"mlflow.experimentKind": "custom_model_development"})
+            from mlflow.exceptions import MlflowException
+
+            try:
+                # the MLflow 3 UI files the experiment under "Model training", not GenAI traces
+                experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root(uri),
+                                                         tags={"mlflow.experimentKind": "custom_model_development"})
+            except MlflowException as exc:  # through a server, a parallel sweep created it in between: use theirs
+                if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                    raise
+                experiment_id = mlflow.get_experiment_by_name(name).experiment_id
         else:
             experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
@@ -140,9 +147,18 @@ def log_dataset(frame, name: str, split: str, context: str) -> str:
     sha = datasets.digest(frame)
     data = frame[list(datasets.SCHEMA)].astype(object)
     source = frame.attrs.get("paths", [name])[0]
+    from mlflow.exceptions import MlflowException
+
     dataset = mlflow.data.from_pandas(data, source=source, name=f"{name}-{split}", targets="stance")
     with store_lock():  # MLflow gets-or-inserts the dataset row: two processes logging the same data collide
-        mlflow.log_input(dataset, context=context, tags={"sha256": sha})
+        try:
+            mlflow.log_input(dataset, context=context, tags={"sha256": sha})
+        except MlflowException as exc:
+            # Through a server (no lock file) two sweeps can still race: the store checks, then inserts,
+            # and the second insert hits the unique key. The row exists now, so a second attempt links to it.
+            if "UNIQUE constraint failed: datasets" not in str(exc) and exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            mlflow.log_input(dataset, context=context, tags={"sha256": sha})
     return sha
 
 

@@ -1,0 +1,302 @@
+"""Speed benchmark: our Mawqif model, a plain scikit-learn TF-IDF pipeline and fastText, side by side.
+
+    python benchmarks/speed.py --json speed.json [--update-readme] [--stream-rows 1000000]
+
+All three systems are trained on the same Mawqif train split and scored on the same test split in
+one run, each in its own fresh process (so peak memory is the system's own). Printed as a markdown
+table; ``--json`` writes every number; ``--update-readme`` rewrites the table between the
+``<!-- speed:start -->`` / ``<!-- speed:end -->`` markers of README.md and benchmarks/README.md.
+
+- train s: fit on all of Mawqif train (3,502 tweets), single-threaded for everyone.
+- predict rows/s: batch prediction of the test texts repeated to ``--batch-rows`` rows (labels only;
+  ours predicts stance *and* sentiment, the two baselines stance only).
+- p50/p99 ms: one quote at a time, ``--latency-calls`` calls over test tweets, through each system's
+  own one-text API (ours: ``Predictor.predict([record])``, the public API, with evidence).
+- peak RSS MiB: the process's maximum resident set size after training and scoring.
+- F_avg / f_avg_target_mean: stance on Mawqif test (``stancelab.metrics``), percent.
+
+Absolute numbers depend on the machine and on whatever else runs on it; compare the rows of one run.
+fastText is an optional extra: ``pip install -e ".[bench]"``; without it its row says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+START, END = "<!-- speed:start -->", "<!-- speed:end -->"
+SYSTEMS = ("ours", "sklearn", "fasttext")
+DEFAULT_EXPERIMENT = REPO / "experiments" / "mawqif.yaml"
+# The Mawqif experiment's selected configuration (README results table: C=1.0 won the CV grid).
+DEFAULT_OVERRIDES = ["model.classifier.C=1.0"]
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: on Linux a child's ru_maxrss starts
+    from its parent's RSS at fork time, so it would count the parent's memory too."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, bytes on macOS
+
+
+def _latency(fn, items, calls: int) -> tuple[float, float]:
+    for item in items[:20]:  # warm-up
+        fn(item)
+    times = []
+    for i in range(calls):
+        item = items[i % len(items)]
+        start = time.perf_counter()
+        fn(item)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return 1000 * statistics.median(times), 1000 * times[min(len(times) - 1, int(0.99 * len(times)))]
+
+
+def _scores(test, stance_pred) -> dict:
+    from stancelab import metrics
+
+    scored = test.assign(pred_stance=list(stance_pred))
+    s = metrics.all_scores(scored, ["stance"])
+    return {"f_avg": 100 * s["f_avg"], "f_avg_target_mean": 100 * s["f_avg_target_mean"]}
+
+
+def _batch(test, rows: int):
+    import pandas as pd
+
+    reps = -(-rows // len(test))
+    return pd.concat([test] * reps, ignore_index=True).iloc[:rows]
+
+
+def run_ours(train, test, args) -> dict:
+    from stancelab.config import load_config
+    from stancelab.model import build_pipeline
+    from stancelab.prediction import Predictor
+    from stancelab.training import model_input
+
+    config = load_config(args.experiment, args.set)
+    tasks = list(config.tasks)
+    start = time.perf_counter()
+    model = build_pipeline(config.model, tasks, config.seed).fit(model_input(train), train[tasks].astype(object))
+    train_s = time.perf_counter() - start
+    pred = model.predict(model_input(test))
+    out = {"train_s": train_s, **_scores(test, pred[:, 0])}
+    big = model_input(_batch(test, args.batch_rows))
+    start = time.perf_counter()
+    model.predict(big)
+    out["predict_rows_s"] = len(big) / (time.perf_counter() - start)
+    predictor = Predictor(pipeline=model, model_uri="benchmark")
+    records = model_input(test).to_dict("records")
+    out["p50_ms"], out["p99_ms"] = _latency(lambda r: predictor.predict([r]), records, args.latency_calls)
+    if args.stream_rows:
+        out.update(_stream(model, test, args))
+    return out
+
+
+def _stream(model, test, args) -> dict:
+    """Score ``--stream-rows`` quotes from a CSV file with predict.py (a child process: its own RSS)."""
+    import mlflow
+
+    from stancelab.model import TRUSTED_TYPES
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        mlflow.sklearn.save_model(model, tmp / "model", serialization_format="skops",
+                                  skops_trusted_types=TRUSTED_TYPES)
+        big = _batch(test[["text", "target"]], args.stream_rows)
+        big.to_csv(tmp / "quotes.csv", index=False)
+        del big
+        command = [sys.executable, str(REPO / "predict.py"), "--input", str(tmp / "quotes.csv"), "--output",
+                   str(tmp / "out.jsonl"), "--model", str(tmp / "model"), "--no-evidence"]
+        start = time.perf_counter()
+        code = (f"import runpy, sys; sys.argv = {command[1:]!r}; "
+                "sys.path.insert(0, " + repr(str(REPO)) + ")\n"
+                "from benchmarks.speed import peak_rss_mib\n"
+                "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+                "finally:\n    print('RSS', peak_rss_mib(), file=sys.stderr)")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+        seconds = time.perf_counter() - start
+        rss = [line for line in done.stderr.splitlines() if line.startswith("RSS ")]
+        if not rss:
+            raise RuntimeError(f"streaming run failed: {done.stderr[-2000:]}")
+        with open(tmp / "out.jsonl", "rb") as handle:
+            lines = sum(1 for _ in handle)
+        return {"stream_rows": lines, "stream_s": seconds, "stream_rows_s": lines / seconds,
+                "stream_peak_rss_mib": float(rss[-1].split()[1])}
+
+
+def run_sklearn(train, test, args) -> dict:
+    """A plain scikit-learn pipeline: stock word (1-2) + char_wb (2-5) TF-IDF and logistic regression
+    on the raw text with the target prepended; stance only."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+
+    def texts(frame):
+        return (frame["target"] + " " + frame["text"]).tolist()
+
+    model = make_pipeline(
+        FeatureUnion([("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                      ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True))]),
+        LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000))
+    start = time.perf_counter()
+    model.fit(texts(train), train["stance"].tolist())
+    out = {"train_s": time.perf_counter() - start, **_scores(test, model.predict(texts(test)))}
+    big = texts(_batch(test, args.batch_rows))
+    start = time.perf_counter()
+    model.predict(big)
+    out["predict_rows_s"] = len(big) / (time.perf_counter() - start)
+    out["p50_ms"], out["p99_ms"] = _latency(lambda t: model.predict([t]), texts(test), args.latency_calls)
+    return out
+
+
+def run_fasttext(train, test, args) -> dict:
+    """fastText supervised with word bigrams and character 2-5-gram subwords, on our normalised text
+    with the target as a first token; stance only; one thread (like the others)."""
+    try:
+        import fasttext
+    except ImportError:
+        return {"missing": "fastText is not installed: pip install -e '.[bench]' (fasttext-wheel)"}
+    from features.normalize import normalize_text
+
+    def lines(frame):
+        return [f"__target_{t} " + normalize_text(x).replace("\n", " ") for t, x in zip(frame["target"], frame["text"])]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "train.txt"
+        path.write_text("".join(f"__label__{s} {line}\n" for s, line in zip(train["stance"], lines(train))),
+                        encoding="utf-8")
+        start = time.perf_counter()
+        model = fasttext.train_supervised(str(path), epoch=args.fasttext_epochs, lr=0.5, wordNgrams=2, minn=2,
+                                          maxn=5, dim=100, thread=args.fasttext_threads, seed=13, verbose=0)
+        train_s = time.perf_counter() - start
+
+    def predict_many(texts):  # the low-level API: fastText 0.9.2's Python wrapper breaks on numpy 2
+        return [labels[0].removeprefix("__label__") for labels, _ in
+                zip(*model.f.multilinePredict(texts, 1, 0.0, "strict"))]
+
+    test_lines = lines(test)
+    out = {"train_s": train_s, **_scores(test, predict_many(test_lines))}
+    big = lines(_batch(test, args.batch_rows))
+    start = time.perf_counter()
+    predict_many(big)
+    out["predict_rows_s"] = len(big) / (time.perf_counter() - start)
+    out["p50_ms"], out["p99_ms"] = _latency(lambda t: model.f.predict(t + "\n", 1, 0.0, "strict"), test_lines,
+                                            args.latency_calls)
+    return out
+
+
+def run_one(name: str, args) -> dict:
+    from stancelab import datasets
+
+    train = datasets.load("mawqif", "train")
+    test = datasets.load("mawqif", "test")  # a benchmark of speed; no selection happens here
+    result = {"sklearn": run_sklearn, "ours": run_ours, "fasttext": run_fasttext}[name](train, test, args)
+    result["peak_rss_mib"] = peak_rss_mib()
+    return result
+
+
+LABELS = {"ours": "ours (Mawqif experiment, C=1.0; stance + sentiment)",
+          "sklearn": "plain scikit-learn TF-IDF + logreg (stance)",
+          "fasttext": "fastText supervised, subwords 2-5 (stance)"}
+
+
+def markdown(results: dict) -> str:
+    rows = ["| system | train s | predict rows/s | p50 ms | p99 ms | peak RSS MiB | F_avg | f_avg_target_mean |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name, r in results["systems"].items():
+        label = LABELS.get(name, name)
+        if "missing" in r or "error" in r:
+            rows.append(f"| {label} | {r.get('missing') or r.get('error')} |  |  |  |  |  |  |")
+            continue
+        rows.append(f"| {label} | {r['train_s']:.1f} | {r['predict_rows_s']:,.0f} | {r['p50_ms']:.2f} | "
+                    f"{r['p99_ms']:.2f} | {r['peak_rss_mib']:.0f} | {r['f_avg']:.2f} | {r['f_avg_target_mean']:.2f} |")
+    ours = results["systems"].get("ours", {})
+    load = f", load average {results['load_average_1min']:.1f} at the start" if "load_average_1min" in results else ""
+    notes = [f"Measured {results['date']} on {results['machine']} ({results['cpus']} CPUs{load}); "
+             f"batch = {results['batch_rows']:,} rows, latency = {results['latency_calls']} calls."]
+    if "stream_rows" in ours:
+        notes.append(f"Streaming {ours['stream_rows']:,} quotes from a CSV with `predict.py --input` "
+                     f"(no evidence): {ours['stream_s']:.0f} s ({ours['stream_rows_s']:,.0f} rows/s), "
+                     f"peak RSS {ours['stream_peak_rss_mib']:.0f} MiB.")
+    return "\n".join(rows) + "\n\n" + " ".join(notes)
+
+
+def update_readme(path: Path, table: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"{path}: no {START} / {END} markers")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="benchmarks/speed.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", type=Path, help="write all results here")
+    parser.add_argument("--update-readme", action="store_true", help="rewrite the tables in the READMEs")
+    parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    parser.add_argument("--experiment", default=str(DEFAULT_EXPERIMENT), help="our experiment YAML")
+    parser.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                        help=f"override for our model (default: {' '.join(DEFAULT_OVERRIDES)})")
+    parser.add_argument("--batch-rows", type=int, default=20000)
+    parser.add_argument("--latency-calls", type=int, default=500)
+    parser.add_argument("--stream-rows", type=int, default=0, help="also stream this many quotes through predict.py")
+    parser.add_argument("--fasttext-epochs", type=int, default=25)
+    parser.add_argument("--fasttext-threads", type=int, default=1)
+    parser.add_argument("--one", choices=SYSTEMS, help=argparse.SUPPRESS)  # internal: run one system, JSON out
+    args = parser.parse_args(argv)
+    if args.set is None:
+        args.set = list(DEFAULT_OVERRIDES)
+
+    if args.one:
+        print(json.dumps(run_one(args.one, args)))
+        return 0
+
+    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.processor() or
+               platform.machine(), "cpus": os.cpu_count(), "batch_rows": args.batch_rows,
+               "latency_calls": args.latency_calls, "experiment": args.experiment, "overrides": args.set,
+               "load_average_1min": os.getloadavg()[0],
+               "systems": {}}
+    passthrough = [a for a in (argv if argv is not None else sys.argv[1:])]
+    for name in args.systems:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        done = subprocess.run([sys.executable, __file__, *passthrough, "--one", name], capture_output=True,
+                              text=True, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
+                                              "OPENBLAS_NUM_THREADS": "1"})
+        if done.returncode != 0:
+            results["systems"][name] = {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"}
+            print(done.stderr, file=sys.stderr)
+        else:
+            results["systems"][name] = json.loads(done.stdout.strip().splitlines()[-1])
+    table = markdown(results)
+    print(table)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.update_readme:
+        for readme in (REPO / "README.md", REPO / "benchmarks" / "README.md"):
+            update_readme(readme, table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

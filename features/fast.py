@@ -1,0 +1,104 @@
+"""Fast counting of character n-grams inside word boundaries (``analyzer="char_wb"``).
+
+Profiling the Mawqif model (see ``benchmarks/README.md``) showed that ~90% of batch prediction
+time and ~35% of featurisation time at fit is scikit-learn's ``CountVectorizer._count_vocab``: a
+Python loop that cuts every word of every text into 2..5-grams and looks each one up in a dict
+(5 million n-grams for 5,000 tweets).
+
+``char_wb`` n-grams never cross a word boundary, so a text's n-grams are the concatenation of its
+words' n-grams, and words repeat a lot. :class:`FastCharWbCounting` therefore cuts each *distinct*
+word once (the same n-grams as scikit-learn's ``_char_wb_ngrams``), looks them up with C-level
+``map`` instead of a Python loop, and computes the count matrix as a sparse product::
+
+    counts (texts x n-grams) = occurrences (texts x distinct words) @ n-grams (distinct words x n-grams)
+
+which is exact in integers. The result is the same vocabulary and the same matrix as the parent
+class (tests/test_fast_features.py checks both, and whole-model predictions). Other analyzers
+(``word``, ``char``) use the parent's code unchanged.
+
+It is a mixin with no state of its own, so a fitted vectorizer pickles and loads through skops
+exactly as before (its class name and attributes do not change).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from itertools import repeat
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+
+SMALL_BATCH = 16
+
+
+def _char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
+    """scikit-learn's ``_char_wb_ngrams`` for one word (no whitespace inside): the word padded with
+    a space on each side, cut into min_n..max_n-grams; a padded word shorter than n counts once."""
+    w = " " + word + " "
+    size = len(w)
+    grams: list[str] = []
+    for n in range(min_n, max_n + 1):
+        if n >= size:
+            grams.append(w)
+            break
+        grams.extend([w[i:i + n] for i in range(size - n + 1)])
+    return grams
+
+
+class FastCharWbCounting:
+    """Mixin for a ``CountVectorizer`` subclass: a vectorised ``_count_vocab`` for ``char_wb``."""
+
+    def _count_vocab(self, raw_documents, fixed_vocab):
+        few = hasattr(raw_documents, "__len__") and len(raw_documents) < SMALL_BATCH
+        if self.analyzer != "char_wb" or few:  # a few texts: the parent's loop has less fixed cost
+            return super()._count_vocab(raw_documents, fixed_vocab)
+        from sklearn.utils._sparse import _align_api_if_sparse
+
+        preprocess, decode = self.build_preprocessor(), self.decode
+        spaces = self._white_spaces
+        words: list[str] = []  # every word occurrence, text after text
+        indptr = [0]
+        for doc in raw_documents:
+            # the parent's analyzer: decode -> preprocess -> normalise runs of spaces -> split
+            words.extend(spaces.sub(" ", preprocess(decode(doc))).split())
+            indptr.append(len(words))
+        occurrences, distinct = pd.factorize(np.asarray(words, dtype=object)) if words else (np.empty(0, np.int64), [])
+
+        if fixed_vocab:
+            vocabulary = self.vocabulary_
+            unknown = len(vocabulary)  # out-of-vocabulary n-grams go to one extra column, dropped below
+            lookup = vocabulary.get
+        else:
+            vocabulary = defaultdict()
+            vocabulary.default_factory = vocabulary.__len__
+            lookup = vocabulary.__getitem__
+        min_n, max_n = self.ngram_range
+        w_indices: list[int] = []
+        w_indptr = [0]
+        for word in distinct:
+            grams = _char_wb_ngrams(word, min_n, max_n)
+            w_indices.extend(map(lookup, grams, repeat(unknown, len(grams))) if fixed_vocab else map(lookup, grams))
+            w_indptr.append(len(w_indices))
+
+        if not fixed_vocab:
+            vocabulary = dict(vocabulary)
+            if not vocabulary:
+                raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        n_docs, n_words, n_features = len(indptr) - 1, len(distinct), len(vocabulary)
+        occ = sp.csr_array((np.ones(len(occurrences), dtype=np.int64), np.asarray(occurrences, dtype=np.int64),
+                            np.asarray(indptr, dtype=np.int64)), shape=(n_docs, n_words))
+        grams = sp.csr_array((np.ones(len(w_indices), dtype=np.int64), np.asarray(w_indices, dtype=np.int64),
+                              np.asarray(w_indptr, dtype=np.int64)), shape=(n_words, n_features + fixed_vocab))
+        counts = (occ @ grams).tocsr()  # sums duplicates: exact integer counts
+        if fixed_vocab:
+            counts = counts[:, :n_features].tocsr()
+        counts.sum_duplicates()
+        counts.eliminate_zeros()
+        index_dtype = np.int64 if counts.nnz > np.iinfo(np.int32).max else np.int32
+        X = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
+                          counts.indptr.astype(index_dtype)), shape=(n_docs, n_features), dtype=self.dtype)
+        X.sort_indices()
+        return vocabulary, _align_api_if_sparse(X)

@@ -1,0 +1,79 @@
+"""A shared tracking server for a team: ``mlflow server`` on 127.0.0.1 with a SQLite backend and a
+local artifact root; two sweeps log through it at the same time and no run is lost; prediction
+loads the champion from it. Everything goes through MLFLOW_TRACKING_URI, as the README says."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import REPO, run_cli
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = _free_port()
+    mlflow = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+              "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+              "--artifacts-destination", str(tmp_path / "artifacts"), "--workers", "1"]
+    proc = subprocess.Popen(mlflow, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not start: {proc.stderr.read() if proc.poll() is not None else 'timeout'}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_parallel_sweeps_through_the_server_lose_no_runs_and_predict_reads_it(server, tmp_path):
+    env = {"MLFLOW_TRACKING_URI": server}
+    command = [sys.executable, str(REPO / "train.py"), "--quiet", "--set", "cv.folds=2", "--set", "n_jobs=1",
+               "--set", "grid={model.classifier.C: [1.0, 10.0]}"]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, **env}) for _ in range(2)]  # at the same time
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=server, registry_uri=server)
+    experiment = client.get_experiment_by_name("idlib-stance-sentiment")
+    runs = client.search_runs([experiment.experiment_id], max_results=100)
+    roles = sorted(r.data.tags.get("role") for r in runs)
+    assert roles == ["configuration"] * 4 + ["sweep"] * 2  # 2 sweeps x (1 parent + 2 configurations)
+    versions = client.search_model_versions("name='idlib-stance'")
+    assert len(versions) == 2
+
+    # the model files come from the server's artifact store
+    proc = run_cli("predict.py", "دعا لافروف إلى وقف فوري لإطلاق النار في إدلب", "--target", "deescalation_idlib",
+                   env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["stance"] in ("favor", "against", "none")
