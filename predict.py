@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.input is not None:  # streamed in chunks: bounded memory, same output as one batch
             from stancelab.streaming import check_input
 
-            check_input(args.input)  # a missing file or unsupported type fails before the model loads
+            check_input(args.input, args.chunk_size)  # bad files and first-chunk rows fail before the model loads
             model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
             # a bar on a terminal only: a bad row in a later chunk must still be the only line on stderr
             rows = predict_file(model, args.input, args.output, not args.no_evidence, args.chunk_size,

@@ -35,14 +35,17 @@ def _lines(handle, path: Path) -> Iterator[str]:
         yield line[1:] if number == 1 and line.startswith("\ufeff") else line
 
 
-def check_input(path: Path) -> None:
-    """Fail early (before a model is loaded) on a missing file or an unsupported type."""
-    record_chunks(path)
-    _open(path).close()
+def check_input(path: Path, size: int = CHUNK) -> None:
+    """Fail early, before a model is loaded: a missing file, an unsupported type, or a bad row within
+    the first chunk (empty file, wrong encoding, malformed CSV or JSON, missing columns). Rows further
+    down are checked as they stream; the output is still complete or absent."""
+    next(iter(record_chunks(path, size)), None)
 
 
 def _csv_chunks(path: Path, size: int) -> Iterator[tuple[list[dict], list[int]]]:
     required, optional = ("text", "target"), ("actor", "id")
+    # the csv module's default field limit (128 KiB) would call one long quote "malformed"
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
     with _open(path) as handle:
         reader = csv.reader(_lines(handle, path), strict=True)
         start = 1
