@@ -44,7 +44,7 @@ BATCH = 2000
 
 def read_records(path: Path) -> tuple[list[dict], list[int]]:
     """Records and their line numbers from a .csv (text,target[,actor]) or .jsonl file."""
-    from stancelab.datasets import read_csv_records, read_text
+    from stancelab.datasets import json_records, read_csv_records, read_text
 
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -54,15 +54,8 @@ def read_records(path: Path) -> tuple[list[dict], list[int]]:
     if suffix in (".jsonl", ".ndjson"):
         records, lines = [], []
         # only \n ends a JSON line: json.dumps(ensure_ascii=False) leaves U+2028, U+0085... inside strings
-        for number, line in enumerate(read_text(path).split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(record, dict):
-                raise UserError(f"{path}:{number}: expected a JSON object with text and target")
+        numbered = enumerate(read_text(path).split("\n"), 1)
+        for number, record in json_records(numbered, path, "text and target"):
             records.append(record)
             lines.append(number)
         if not records:

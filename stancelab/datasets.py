@@ -19,12 +19,13 @@ import argparse
 import csv
 import hashlib
 import io
+import json
 import os
 import shutil
 import sys
 import tempfile
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,22 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise located(path, f"not valid {encoding} text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
                       "save the file as UTF-8", line=line) from None
+
+
+def json_records(numbered_lines: Iterable[tuple[int, str]], path: Path | str,
+                 expected: str) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-blank line of a JSON-lines file; a line that is not a JSON
+    object is an error naming the file and line. ``expected`` says what an object should hold."""
+    for number, line in numbered_lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise UserError(f"{path}:{number}: expected a JSON object with {expected}")
+        yield number, record
 
 
 def read_csv_records(path: Path, required: tuple[str, ...], *, encoding: str = "utf-8",

@@ -189,15 +189,8 @@ def read_predictions(path: Path | str) -> pd.DataFrame:
         frame = datasets.read_csv_records(path, ("id", "target", "stance"), optional=("sentiment",))
     elif suffix in (".jsonl", ".ndjson"):
         records = []
-        for number, line in enumerate(datasets.read_text(path).split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(record, dict):
-                raise UserError(f"{path}:{number}: expected a JSON object with id, target and stance")
+        numbered = enumerate(datasets.read_text(path).split("\n"), 1)
+        for number, record in datasets.json_records(numbered, path, "id, target and stance"):
             for key in ("id", "target", "stance"):
                 if record.get(key) is None:
                     raise UserError(f"{path}:{number}: field '{key}': missing")

@@ -4,10 +4,10 @@ memory (``predict.py --input``). The same checks and messages as ``predict.read_
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from stancelab.datasets import json_records
 from stancelab.errors import UserError, located
 
 CHUNK = 5000
@@ -85,15 +85,7 @@ def _csv_chunks(path: Path, size: int) -> Iterator[tuple[list[dict], list[int]]]
 def _jsonl_chunks(path: Path, size: int) -> Iterator[tuple[list[dict], list[int]]]:
     records, lines, seen = [], [], False
     with _open(path) as handle:
-        for number, line in enumerate(_lines(handle, path), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(record, dict):
-                raise UserError(f"{path}:{number}: expected a JSON object with text and target")
+        for number, record in json_records(enumerate(_lines(handle, path), 1), path, "text and target"):
             records.append(record)
             lines.append(number)
             seen = True
