@@ -51,16 +51,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_text(path: Path, encoding: str = "utf-8") -> str:
-    """Read a whole text file; a wrong encoding is reported with the line it happens on."""
+def open_binary(path: Path | str):
+    """Open a user's file for reading bytes; a missing file, a folder or an unreadable file is a
+    one-line error naming it."""
     try:
-        raw = Path(path).read_bytes()
+        return open(path, "rb")
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, expected a file") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """Read a whole text file; a wrong encoding is reported with the line it happens on."""
+    with open_binary(path) as handle:
+        raw = handle.read()
     try:
         return raw.decode(encoding)
     except UnicodeDecodeError as exc:

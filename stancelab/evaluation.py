@@ -26,6 +26,17 @@ def _breakdown(scored: pd.DataFrame, column: str, tasks) -> list[dict]:
     return rows
 
 
+def _scores(scored: pd.DataFrame, tasks, n_resamples: int, seed: int) -> dict:
+    """The scored rows' size, metrics with bootstrap intervals, and per-target / per-actor breakdowns."""
+    return {
+        "n": len(scored),
+        "bootstrap": {"resamples": n_resamples, "level": 0.95, "strata": "target", "seed": seed},
+        **metrics.scores_with_intervals(scored, tasks, n_resamples=n_resamples, seed=seed),
+        "per_target": _breakdown(scored, "target", tasks),
+        "per_actor": _breakdown(scored, "actor", tasks),
+    }
+
+
 def _model_version(model_uri: str):
     """The registry entry behind a models:/ URI, or None."""
     from mlflow.exceptions import MlflowException
@@ -116,11 +127,7 @@ def evaluate(model_uri: str | None, dataset: str, split: str, *, data_dir=None, 
         "model_version": version.version if version is not None else None,
         "dataset": dataset,
         "split": split,
-        "n": len(scored),
-        "bootstrap": {"resamples": n_resamples, "level": 0.95, "strata": "target", "seed": seed},
-        **metrics.scores_with_intervals(scored, tasks, n_resamples=n_resamples, seed=seed),
-        "per_target": _breakdown(scored, "target", tasks),
-        "per_actor": _breakdown(scored, "actor", tasks),
+        **_scores(scored, tasks, n_resamples, seed),
         "train_overlap": leak,
         "warnings": warnings,
     }
@@ -269,10 +276,6 @@ def score_predictions(path: Path | str, dataset: str, split: str, *, data_dir=No
         "predictions": str(path),
         "dataset": dataset,
         "split": split,
-        "n": len(scored),
-        "bootstrap": {"resamples": n_resamples, "level": 0.95, "strata": "target", "seed": seed},
-        **metrics.scores_with_intervals(scored, tasks, n_resamples=n_resamples, seed=seed),
-        "per_target": _breakdown(scored, "target", tasks),
-        "per_actor": _breakdown(scored, "actor", tasks),
+        **_scores(scored, tasks, n_resamples, seed),
         "warnings": list(gold.attrs["report"].warnings),
     }

@@ -7,21 +7,10 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from stancelab.datasets import json_records
+from stancelab.datasets import json_records, open_binary
 from stancelab.errors import UserError, located
 
 CHUNK = 5000
-
-
-def _open(path: Path):
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, expected a file") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def _lines(handle, path: Path) -> Iterator[str]:
@@ -46,7 +35,7 @@ def _csv_chunks(path: Path, size: int) -> Iterator[tuple[list[dict], list[int]]]
     required, optional = ("text", "target"), ("actor", "id")
     # the csv module's default field limit (128 KiB) would call one long quote "malformed"
     csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
-    with _open(path) as handle:
+    with open_binary(path) as handle:
         reader = csv.reader(_lines(handle, path), strict=True)
         start = 1
         try:
@@ -84,7 +73,7 @@ def _csv_chunks(path: Path, size: int) -> Iterator[tuple[list[dict], list[int]]]
 
 def _jsonl_chunks(path: Path, size: int) -> Iterator[tuple[list[dict], list[int]]]:
     records, lines, seen = [], [], False
-    with _open(path) as handle:
+    with open_binary(path) as handle:
         for number, record in json_records(enumerate(_lines(handle, path), 1), path, "text and target"):
             records.append(record)
             lines.append(number)
