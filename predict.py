@@ -39,8 +39,6 @@ from stancelab.prediction import Predictor, default_model_uri, load
 
 __all__ = ["load", "Predictor", "default_model_uri", "read_records", "write_results", "main"]
 
-BATCH = 2000
-
 
 def read_records(path: Path) -> tuple[list[dict], list[int]]:
     """Records and their line numbers from a .csv (text,target[,actor]) or .jsonl file."""
@@ -208,23 +206,15 @@ def main(argv: list[str] | None = None) -> int:
             if args.output is not None and not args.quiet:
                 print(f"wrote {rows} predictions to {args.output}", file=sys.stderr)
             return 0
-        records, lines, source = [{"text": args.quote, "target": args.target[0], "actor": args.actor}], None, None
+        # one quote (files were streamed above)
+        record = {"text": args.quote, "target": args.target[0], "actor": args.actor}
         model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
-        frame = model.frame(records, source, lines)  # validate everything before predicting anything
-        from stancelab.progress import Progress
-
-        results = []
-        with Progress(quiet=args.quiet or args.input is None) as progress:
-            task = progress.add_task(f"predicting {len(frame)} quote(s)", total=len(frame))
-            for start in range(0, len(frame), BATCH):
-                results += model.predict_frame(frame.iloc[start:start + BATCH], evidence=not args.no_evidence)
-                progress.advance(task, len(frame.iloc[start:start + BATCH]))
-        extras = [{"id": r["id"]} if r.get("id") not in (None, "") else {} for r in records]
-        if args.quote is not None and args.output is None:
+        results = model.predict_frame(model.frame([record]), evidence=not args.no_evidence)
+        if args.output is None:
             print(json.dumps(results[0], ensure_ascii=False, indent=2))
             return 0
-        write_results(results, args.output, model.tasks, extras)
-        if args.output is not None and not args.quiet:
+        write_results(results, args.output, model.tasks)
+        if not args.quiet:
             print(f"wrote {len(results)} predictions to {args.output}", file=sys.stderr)
         return 0
 
