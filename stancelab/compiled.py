@@ -91,26 +91,68 @@ class _Analysis:
         self.kind = kind
         self.occurrences = occurrences
         self.units = units
-        self._by_block: dict[int, Any] = {}
+        self._merged = None
 
     def unit_matrix(self, block: "_TextBlock") -> sp.csr_array:
         """units x the block's vocabulary: how often each unit contains each known n-gram."""
-        key = id(block)
-        if key not in self._by_block:
-            shape = (len(self.units), block.n_features)
+        shared = block.shared
+        if self._merged is None:  # n-gram ids in the shared vocabulary: one lookup serves every block
             if self.kind == "char_wb":
-                columns = [block.word_columns(word) for word in self.units]
-                lengths = np.fromiter(map(len, columns), dtype=np.int64, count=len(columns))
-                indices = np.concatenate(columns) if columns else np.empty(0, np.int64)
-                indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-                matrix = sp.csr_array((np.ones(len(indices), dtype=np.int64), indices, indptr), shape=shape)
+                ids = shared.words_ids(self.units)
+                lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+                self._merged = (np.concatenate(ids) if ids else np.empty(0, np.int64),
+                                np.repeat(np.arange(len(ids), dtype=np.int64), lengths))
             else:
-                ids = np.fromiter(map(block.vocabulary.get, self.units, repeat(-1)), dtype=np.int64,
-                                  count=len(self.units))
-                known = np.flatnonzero(ids >= 0)
-                matrix = sp.csr_array((np.ones(len(known), dtype=np.int64), (known, ids[known])), shape=shape)
-            self._by_block[key] = matrix
-        return self._by_block[key]
+                self._merged = (shared.ids(self.units), np.arange(len(self.units), dtype=np.int64))
+        merged, unit_of = self._merged
+        columns = shared.columns[id(block)][merged]
+        known = columns >= 0
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(unit_of[known], minlength=len(self.units)))])
+        return sp.csr_array((np.ones(int(known.sum()), dtype=np.int64), columns[known], indptr.astype(np.int64)),
+                            shape=(len(self.units), block.n_features))
+
+
+class _SharedVocabulary:
+    """The union of the vocabularies of the blocks that cut text the same way (the sentiment model's
+    and each target's): an n-gram is looked up once for all of them, and a block's columns are
+    ``columns[id(block)][merged id]`` (-1: not in that block; merged id -1: in none)."""
+
+    def __init__(self, key: tuple, blocks: list["_TextBlock"]):
+        self.key = key
+        self.index: dict[str, int] = {}
+        for block in blocks:
+            for gram in block.vocabulary:
+                self.index.setdefault(gram, len(self.index))
+        self.columns: dict[int, np.ndarray] = {}
+        for block in blocks:
+            column = np.full(len(self.index) + 1, -1, dtype=np.int64)  # the last slot answers merged id -1
+            where = np.fromiter(map(self.index.__getitem__, block.vocabulary), dtype=np.int64,
+                                count=len(block.vocabulary))
+            column[where] = np.fromiter(block.vocabulary.values(), dtype=np.int64, count=len(block.vocabulary))
+            self.columns[id(block)] = column
+        self._words: dict[str, np.ndarray] = {}
+
+    def ids(self, grams) -> np.ndarray:
+        return np.fromiter(map(self.index.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+
+    def words_ids(self, words: list[str]) -> list[np.ndarray]:
+        """char_wb: per word, the merged ids of its n-grams (with repeats; -1 for n-grams in no
+        vocabulary). Each word is cut and looked up once, then remembered in a bounded cache on this
+        in-memory object (never saved): looking fresh n-gram strings up in vocabularies of 10^5 was
+        most of the time, for a quote and for a batch. New words are looked up together, in one call."""
+        cache = self._words
+        new = [word for word in dict.fromkeys(words) if word not in cache]
+        if new:
+            min_n, max_n = self.key[2]
+            flat: list[str] = []
+            ends = []
+            for word in new:
+                flat.extend(_char_wb_ngrams(word, min_n, max_n))
+                ends.append(len(flat))
+            if len(cache) + len(new) > WORD_CACHE_SIZE:
+                cache.clear()
+            cache.update(zip(new, np.split(self.ids(flat), ends[:-1])))
+        return [cache[word] for word in words]
 
 
 def _occurrence_matrix(codes: np.ndarray, indptr: np.ndarray, n_units: int) -> sp.csr_array:
@@ -209,7 +251,7 @@ class _TextBlock:
         self.sublinear = bool(tfidf is not None and tfidf.sublinear_tf)
         self.idf = np.asarray(tfidf.idf_) if tfidf is not None and tfidf.use_idf else None
         self.norm = tfidf.norm if tfidf is not None else None
-        self._word_columns: dict[str, np.ndarray] = {}
+        self.shared: _SharedVocabulary | None = None  # set by CompiledModel
 
     def counts(self, batch: _Batch, rows: np.ndarray | None):
         """Exactly ``CountVectorizer._count_vocab``'s matrix (+ ``binary``) for the rows."""
@@ -232,50 +274,31 @@ class _TextBlock:
             return self.vec.transform(texts)
         return self.tfidf.transform(X, copy=False) if self.tfidf is not None else X
 
-    def grams(self, text: str) -> Counter:
-        """Word n-gram counts of one normalised text (tokenise + n-grams: no preprocessor, checked above)."""
-        return Counter(self._analyzer(text.lower() if self.key[1] else text))
-
-    def word_columns(self, word: str) -> np.ndarray:
-        """The vocabulary columns of one word's char_wb n-grams (with repeats). Cut and looked up once,
-        then remembered in a bounded cache on this in-memory object (never saved): looking hundreds of
-        fresh n-gram strings up in a vocabulary of 10^5 was most of a quote's time."""
-        ids = self._word_columns.get(word)
-        if ids is None:
-            grams = _char_wb_ngrams(word, *self.key[2])
-            ids = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
-            ids = ids[ids >= 0]
-            if len(self._word_columns) >= WORD_CACHE_SIZE:
-                self._word_columns.clear()
-            self._word_columns[word] = ids
-        return ids
-
-    def _char_wb_row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted known n-gram columns of one text and their counts."""
-        columns = [self.word_columns(word) for word in text.split()]
-        if not columns:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        return np.unique(np.concatenate(columns), return_counts=True)
-
     def one(self, text: str, counted: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(sorted column indices, values) of one text's row, as ``transform`` computes them.
         ``counted`` shares the n-gram counts between blocks with the same analyser setting."""
         if self.key is None:
             row = sp.csr_array(self.vec.transform([text]))
             return row.indices.astype(np.int64), row.data
-        if self.key[0] == "char_wb":
-            idx, numbers = self._char_wb_row(text.lower() if self.key[1] else text)
+        if counted is None:
+            counted = {}
+        if self.key not in counted:  # merged n-gram ids and counts, shared by the blocks of this setting
+            text = text.lower() if self.key[1] else text
+            if self.key[0] == "char_wb":
+                ids = self.shared.words_ids(text.split())
+                counted[self.key] = (np.concatenate(ids) if ids else np.empty(0, np.int64), None)
+            else:
+                counts = Counter(self._analyzer(text))
+                counted[self.key] = (self.shared.ids(list(counts)),
+                                     np.fromiter(counts.values(), dtype=np.int64, count=len(counts)))
+        merged, numbers = counted[self.key]
+        columns = self.shared.columns[id(self)][merged]
+        known = columns >= 0
+        if numbers is None:  # char_wb: one entry per occurrence
+            idx, numbers = np.unique(columns[known], return_counts=True)
         else:
-            if counted is None:
-                counted = {}
-            if self.key not in counted:
-                counts = self.grams(text)
-                counted[self.key] = (list(counts), np.fromiter(counts.values(), dtype=np.int64, count=len(counts)))
-            grams, numbers = counted[self.key]
-            ids = np.fromiter(map(self.vocabulary.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
-            known = ids >= 0
-            order = np.argsort(ids[known])
-            idx, numbers = ids[known][order], numbers[known][order]
+            order = np.argsort(columns[known])
+            idx, numbers = columns[known][order], numbers[known][order]
         v = numbers.astype(self.dtype)
         if not len(idx):
             return idx, v
@@ -404,6 +427,16 @@ class CompiledModel:
             else:
                 self.models.append(_TextModel(estimator))
                 self.routers.append(None)
+        by_key: dict[tuple, list[_TextBlock]] = {}
+        for models in self.models:
+            for model in (models.values() if isinstance(models, dict) else [models]):
+                for block, _ in ([] if isinstance(model, str) else model.blocks):
+                    if isinstance(block, _TextBlock) and block.key is not None:
+                        by_key.setdefault(block.key, []).append(block)
+        for key, blocks in by_key.items():
+            shared = _SharedVocabulary(key, blocks)
+            for block in blocks:
+                block.shared = shared
 
     def normalise(self, texts) -> list[str]:
         steps = self.steps
