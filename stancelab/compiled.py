@@ -448,6 +448,7 @@ class CompiledModel:
         target was trained on one label)."""
         frame = frame.reset_index(drop=True)
         batch = _Batch(self.normalise(frame[self.column]))
+        frame = frame.assign(**{self.column: batch.texts})  # what the Pipeline's feature steps receive
         probas, kept = [], []
         targets = frame["target"].to_numpy(dtype=object)
         for models, router in zip(self.models, self.routers):
@@ -482,6 +483,7 @@ class CompiledModel:
     def predict_one(self, text: str, row: dict):
         """One record: per task ``(probabilities on joint.classes_, text model or None, (idx, data))``."""
         normalised = normalize_text(str(text), self.steps)
+        row = {**row, self.column: normalised}  # what the Pipeline's feature steps receive
         counted: dict = {}  # n-gram counts per analyser setting, shared by the task models
         probas, found = [], []
         for models, router, classes in zip(self.models, self.routers, self.joint.classes_):
