@@ -51,7 +51,9 @@ from features.normalize import TextNormalizer, normalize_text
 from stancelab.estimators import JointClassifier, TargetRouter
 
 
-WORD_CACHE_SIZE = 100_000  # distinct words whose char_wb columns one block remembers (a few MB)
+WORD_CACHE_SIZE = 200_000  # distinct words whose char_wb n-gram ids are remembered (tens of MB at most)
+ARROW_MIN_WORDS = 256  # from this many new words in one call, cut and look them up with Arrow
+ARROW_MIN_TEXTS = 64  # from this many texts, count word n-grams with Arrow
 
 
 class NotCompilable(Exception):
@@ -96,12 +98,11 @@ class _Analysis:
     def unit_matrix(self, block: "_TextBlock") -> sp.csr_array:
         """units x the block's vocabulary: how often each unit contains each known n-gram."""
         shared = block.shared
+        if self.kind == "merged":  # occurrences are already in the shared vocabulary's ids
+            return shared.selection(block)
         if self._merged is None:  # n-gram ids in the shared vocabulary: one lookup serves every block
             if self.kind == "char_wb":
-                ids = shared.words_ids(self.units)
-                lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-                self._merged = (np.concatenate(ids) if ids else np.empty(0, np.int64),
-                                np.repeat(np.arange(len(ids), dtype=np.int64), lengths))
+                self._merged = shared.gather(self.units)
             else:
                 self._merged = (shared.ids(self.units), np.arange(len(self.units), dtype=np.int64))
         merged, unit_of = self._merged
@@ -130,29 +131,117 @@ class _SharedVocabulary:
                                 count=len(block.vocabulary))
             column[where] = np.fromiter(block.vocabulary.values(), dtype=np.int64, count=len(block.vocabulary))
             self.columns[id(block)] = column
-        self._words: dict[str, np.ndarray] = {}
+        self._value_set = None
+        self._selections: dict[int, sp.csr_array] = {}
+        self._reset()
 
     def ids(self, grams) -> np.ndarray:
         return np.fromiter(map(self.index.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
 
-    def words_ids(self, words: list[str]) -> list[np.ndarray]:
-        """char_wb: per word, the merged ids of its n-grams (with repeats; -1 for n-grams in no
-        vocabulary). Each word is cut and looked up once, then remembered in a bounded cache on this
-        in-memory object (never saved): looking fresh n-gram strings up in vocabularies of 10^5 was
-        most of the time, for a quote and for a batch. New words are looked up together, in one call."""
-        cache = self._words
-        new = [word for word in dict.fromkeys(words) if word not in cache]
+    def selection(self, block) -> sp.csr_array:
+        """merged ids x the block's columns: 1 where a merged n-gram is in the block's vocabulary."""
+        if id(block) not in self._selections:
+            column = self.columns[id(block)][:-1]
+            present = np.flatnonzero(column >= 0)
+            self._selections[id(block)] = sp.csr_array(
+                (np.ones(len(present), dtype=np.int64), (present, column[present])),
+                shape=(len(self.index), block.n_features))
+        return self._selections[id(block)]
+
+    def value_set(self):
+        """The merged vocabulary as an Arrow array (position = merged id), for ``pc.index_in``."""
+        if self._value_set is None:
+            import pyarrow as pa
+
+            self._value_set = pa.array(list(self.index), type=pa.string())
+        return self._value_set
+
+    def gather(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """char_wb: the merged ids of the words' n-grams (with repeats; -1 for n-grams in no vocabulary)
+        and, for each id, the position of its word in ``words`` (grouped, in order).
+
+        Each word is cut and looked up once, then remembered (a bounded cache on this in-memory object,
+        never saved): cutting and looking up fresh n-gram strings was most of the time, for a quote and
+        for a batch. A batch's new words are cut and looked up together, by Arrow's C++ kernels when
+        there are many (``_cut_arrow``), by Python otherwise; both give the same ids (tested)."""
+        if not words:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        spans = self._spans
+        new = [word for word in dict.fromkeys(words) if word not in spans]
         if new:
-            min_n, max_n = self.key[2]
-            flat: list[str] = []
-            ends = []
-            for word in new:
-                flat.extend(_char_wb_ngrams(word, min_n, max_n))
-                ends.append(len(flat))
-            if len(cache) + len(new) > WORD_CACHE_SIZE:
-                cache.clear()
-            cache.update(zip(new, np.split(self.ids(flat), ends[:-1])))
-        return [cache[word] for word in words]
+            if len(spans) + len(new) > WORD_CACHE_SIZE:
+                self._reset()
+                new = list(dict.fromkeys(words))
+            self._learn(new)
+        where = np.array([spans[word] for word in words], dtype=np.int64).reshape(-1, 2)
+        starts, lengths = where[:, 0], where[:, 1]
+        total = int(lengths.sum())
+        offsets = np.cumsum(lengths) - lengths
+        index = np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
+        return self._flat[index].astype(np.int64), np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+
+    def _reset(self) -> None:
+        self._spans: dict[str, tuple[int, int]] = {}
+        self._flat = np.empty(1024, dtype=np.int32)  # a growable buffer: the first self._used entries
+        self._used = 0
+
+    def _learn(self, new: list[str]) -> None:
+        cut = (self._cut_arrow(new) if len(new) >= ARROW_MIN_WORDS else None) or self._cut_python(new)
+        rows, ids = cut
+        order = np.argsort(rows, kind="stable")
+        lengths = np.bincount(rows, minlength=len(new))
+        k = len(ids)
+        if self._used + k > len(self._flat):
+            grown = np.empty(max(2 * len(self._flat), self._used + k), dtype=np.int32)
+            grown[: self._used] = self._flat[: self._used]
+            self._flat = grown
+        self._flat[self._used: self._used + k] = ids[order]
+        starts = self._used + np.cumsum(lengths) - lengths
+        self._used += k
+        self._spans.update(zip(new, zip(starts.tolist(), lengths.tolist())))
+
+    def _cut_python(self, new: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        min_n, max_n = self.key[2]
+        flat: list[str] = []
+        lengths = []
+        for word in new:
+            grams = _char_wb_ngrams(word, min_n, max_n)
+            flat.extend(grams)
+            lengths.append(len(grams))
+        return np.repeat(np.arange(len(new), dtype=np.int64), lengths), self.ids(flat)
+
+    def _cut_arrow(self, new: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The same n-grams as ``_char_wb_ngrams`` (windows of n < padded size, and the whole padded
+        word once if it is at most max_n long), cut and looked up column-wise by Arrow."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            words = pa.array(new, type=pa.string())
+        except (pa.ArrowException, UnicodeError):  # e.g. lone surrogates: Python handles those
+            return None
+        min_n, max_n = self.key[2]
+        padded = pc.binary_join_element_wise(" ", words, " ", "")
+        sizes = pc.utf8_length(padded).to_numpy()
+        order = np.argsort(-sizes, kind="stable")  # longest first: each slice below is a prefix
+        padded, sizes = padded.take(pa.array(order)), sizes[order]
+        descending = -sizes
+        pieces, rows = [], []
+        for n in range(min_n, max_n + 1):
+            for i in range(int(sizes[0]) - n + 1 if len(sizes) else 0):
+                k = int(np.searchsorted(descending, -max(i + n, n + 1), side="right"))
+                if k == 0:
+                    break
+                pieces.append(pc.utf8_slice_codeunits(padded.slice(0, k), i, i + n))
+                rows.append(order[:k])
+        whole = int(np.searchsorted(descending, -max_n, side="left"))  # sizes <= max_n from here on
+        if whole < len(sizes):
+            pieces.append(padded.slice(whole))
+            rows.append(order[whole:])
+        if not pieces:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        found = pc.fill_null(pc.index_in(pa.concat_arrays(pieces), value_set=self.value_set()), -1)
+        return np.concatenate(rows).astype(np.int64), found.to_numpy().astype(np.int64)
 
 
 def _occurrence_matrix(codes: np.ndarray, indptr: np.ndarray, n_units: int) -> sp.csr_array:
@@ -217,6 +306,50 @@ def _analyse_words(texts: list[str], tokenize, ngram_range) -> _Analysis:
     return _Analysis("word", _occurrence_matrix(unit_index[order], indptr, len(grams)), grams)
 
 
+def _analyse_words_arrow(texts: list[str], tokenize, ngram_range, shared) -> _Analysis | None:
+    """Word n-grams of every occurrence, joined and looked up in the shared vocabulary by Arrow's
+    C++ kernels: ``occurrences`` is texts x merged ids. ``None`` if Arrow cannot take the tokens."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    tokens: list[str] = []
+    lengths = []
+    for text in texts:
+        found = tokenize(text)
+        tokens.extend(found)
+        lengths.append(len(found))
+    try:
+        column = pa.array(tokens, type=pa.string())
+    except (pa.ArrowException, UnicodeError):
+        return None
+    lengths = np.asarray(lengths, dtype=np.int64)
+    positions = np.arange(len(tokens), dtype=np.int64)
+    doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    end_of = np.repeat(np.cumsum(lengths), lengths)
+    min_n, max_n = ngram_range
+    pieces, docs = [], []
+    for n in range(min_n, max_n + 1):
+        starts = positions[positions + n <= end_of]
+        if not len(starts):
+            break
+        if n == 1:
+            pieces.append(column)
+        else:  # " ".join of n consecutive tokens, as scikit-learn's _word_ngrams
+            pieces.append(pc.binary_join_element_wise(*[column.take(pa.array(starts + j)) for j in range(n)], " "))
+        docs.append(doc_of[starts])
+    if pieces:
+        merged = pc.fill_null(pc.index_in(pa.concat_arrays(pieces), value_set=shared.value_set()), -1)
+        merged, doc = merged.to_numpy().astype(np.int64), np.concatenate(docs)
+        known = merged >= 0
+        merged, doc = merged[known], doc[known]
+        order = np.argsort(doc, kind="stable")
+        merged, doc = merged[order], doc[order]
+    else:
+        merged = doc = np.empty(0, np.int64)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=len(texts)))]).astype(np.int64)
+    return _Analysis("merged", _occurrence_matrix(merged, indptr, len(shared.index)), [])
+
+
 class _Batch:
     """Analyses of one batch, shared by every vectorizer with the same setting."""
 
@@ -224,13 +357,15 @@ class _Batch:
         self.texts = texts
         self._analyses: dict[tuple, _Analysis] = {}
 
-    def analysis(self, key: tuple, vec) -> _Analysis:
+    def analysis(self, key: tuple, vec, shared=None) -> _Analysis:
         if key not in self._analyses:
             texts = [t.lower() for t in self.texts] if key[1] else self.texts
             if key[0] == "char_wb":
                 self._analyses[key] = _analyse_char_wb(texts)
             else:
-                self._analyses[key] = _analyse_words(texts, vec.build_tokenizer(), key[3])
+                arrow = (_analyse_words_arrow(texts, vec.build_tokenizer(), key[3], shared)
+                         if len(texts) >= ARROW_MIN_TEXTS and shared is not None else None)
+                self._analyses[key] = arrow or _analyse_words(texts, vec.build_tokenizer(), key[3])
         return self._analyses[key]
 
 
@@ -258,7 +393,7 @@ class _TextBlock:
         if self.key is None:
             texts = batch.texts if rows is None else [batch.texts[i] for i in rows]
             return None, texts
-        analysis = batch.analysis(self.key, self.vec)
+        analysis = batch.analysis(self.key, self.vec, self.shared)
         occurrences = analysis.occurrences if rows is None else analysis.occurrences[rows]
         counts = (occurrences @ analysis.unit_matrix(self)).tocsr()
         counts.sort_indices()
@@ -285,8 +420,7 @@ class _TextBlock:
         if self.key not in counted:  # merged n-gram ids and counts, shared by the blocks of this setting
             text = text.lower() if self.key[1] else text
             if self.key[0] == "char_wb":
-                ids = self.shared.words_ids(text.split())
-                counted[self.key] = (np.concatenate(ids) if ids else np.empty(0, np.int64), None)
+                counted[self.key] = (self.shared.gather(text.split())[0], None)
             else:
                 counts = Counter(self._analyzer(text))
                 counted[self.key] = (self.shared.ids(list(counts)),

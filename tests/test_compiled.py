@@ -136,3 +136,21 @@ def test_evidence_equals_the_uncompiled_path():
     assert [fast.predict([r])[0] for r in frame.to_dict("records")] == expected
     assert fast.predict_frame(frame, evidence=False) == slow.predict_frame(frame, evidence=False)
     assert all(r["evidence"]["stance"] for r in expected)
+
+
+def test_arrow_and_python_paths_agree_and_lone_surrogates_fall_back():
+    # >= 64 texts and >= 256 new words take Arrow's kernels (small batches, above, take Python's)
+    pipeline, _ = _idlib_model()
+    frame = datasets.load("idlib", "test").reset_index(drop=True)
+    assert len(frame) >= 64
+    _assert_same(pipeline, frame, single_rows=5)
+    # a lone surrogate cannot be UTF-8 for Arrow: those words are cut by Python, with the same ids
+    compiled = compile_model(pipeline)
+    shared = next(b.shared for b, _ in compiled.models[1].blocks if b.key[0] == "char_wb")
+    words = [f"w{i}\ud800" for i in range(300)]
+    assert shared._cut_arrow(words) is None
+    python_rows, python_ids = shared._cut_python(["قال", "ceasefire"] * 150)
+    arrow_rows, arrow_ids = shared._cut_arrow(["قال", "ceasefire"] * 150)
+    assert sorted(zip(python_rows.tolist(), python_ids.tolist())) == sorted(zip(arrow_rows.tolist(), arrow_ids.tolist()))
+    merged, _ = shared.gather(words)
+    assert len(merged) > 0
