@@ -114,10 +114,12 @@ def cross_validate_many(model_configs: list[ModelConfig], frame: pd.DataFrame, t
         from stancelab import sweep_cache
 
         shared = [i for i in todo if sweep_cache.supported(model_configs[i])]
-        for k, oof, fold_table, seconds in sweep_cache.cross_validate_shared(
-                [model_configs[i] for i in shared], frame, tasks, splits, seed, n_jobs):
+        for k, oof, fold_table, seconds in (sweep_cache.cross_validate_shared(
+                [model_configs[i] for i in shared], frame, tasks, splits, seed, n_jobs) if shared else ()):
             yield shared[k], oof, fold_table, seconds
         todo = [i for i in todo if i not in set(shared)]
+        if not todo:
+            return
     X, Y = model_input(frame), frame[list(tasks)].astype(object)
     groups: dict[str, list[int]] = {}
     for i in todo:
