@@ -106,10 +106,24 @@ def cross_validate_many(model_configs: list[ModelConfig], frame: pd.DataFrame, t
     """Cross-validate several configurations with one pool over every (configuration, fold) job, so
     a sweep keeps all cores busy. Configurations that differ only in ``none_scale`` share their fits.
     Yields ``(index, oof, fold_table, seconds)`` per configuration as soon as its folds are done;
-    ``seconds`` is the summed fit+predict time of its folds (shared fits counted once per group)."""
+    ``seconds`` is the summed fit+predict time of its folds (shared fits counted once per group).
+    With ``memory`` (``cv.cache``), the configurations ``sweep_cache`` covers share each fold's
+    featurisation and sentiment fits instead (same predictions; see ``stancelab/sweep_cache.py``)."""
+    todo = list(range(len(model_configs)))
+    if memory is not None:
+        from stancelab import sweep_cache
+
+        shared = [i for i in todo if sweep_cache.supported(model_configs[i])]
+        for k, oof, fold_table, seconds in (sweep_cache.cross_validate_shared(
+                [model_configs[i] for i in shared], frame, tasks, splits, seed, n_jobs) if shared else ()):
+            yield shared[k], oof, fold_table, seconds
+        todo = [i for i in todo if i not in set(shared)]
+        if not todo:
+            return
     X, Y = model_input(frame), frame[list(tasks)].astype(object)
     groups: dict[str, list[int]] = {}
-    for i, cfg in enumerate(model_configs):
+    for i in todo:
+        cfg = model_configs[i]
         groups.setdefault(trial_hash(cfg.model_copy(update={"none_scale": 1.0})), []).append(i)
     members = list(groups.values())
     jobs = (delayed(_fit_predict_variants)(build_pipeline(model_configs[m[0]], tasks, seed, memory=memory), X, Y,
