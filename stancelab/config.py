@@ -92,6 +92,8 @@ class ModelConfig(Strict):
     sentiment_features: bool = Field(
         False, description="joint: append the sentiment model's class probabilities to the stance features "
                            "(out-of-fold, from an inner 3-fold CV on the training rows; needs the sentiment task)")
+    sentiment_features_scale: float = Field(
+        1.0, gt=0, description="multiplies those probabilities (their weight against TF-IDF under the same penalty)")
     target_mention: bool = Field(
         False, description="stance: add a 0/1 feature 'the text names its target' (target id or an alias)")
     target_aliases: dict[str, list[str]] = Field(

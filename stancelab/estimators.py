@@ -223,13 +223,15 @@ class SentimentProbabilities(TransformerMixin, BaseEstimator):
     out-of-fold probabilities of the training rows, by position; ``classes``: their columns).
     ``fit_transform`` on training rows returns their out-of-fold probabilities; ``transform``
     normalises the text with ``steps`` (idempotent, so raw or normalised input gives the same
-    numbers) and asks the sentiment model. Feature names are ``p_<label>``."""
+    numbers) and asks the sentiment model. Feature names are ``p_<label>``; ``scale`` multiplies the
+    probabilities (their weight against the TF-IDF block under the same regularisation)."""
 
-    def __init__(self, model=None, oof=None, classes=None, steps=None):
+    def __init__(self, model=None, oof=None, classes=None, steps=None, scale=1.0):
         self.model = model
         self.oof = oof
         self.classes = classes
         self.steps = steps
+        self.scale = scale
 
     def fit(self, X, y=None):
         self.fit_transform(X, y)
@@ -239,7 +241,7 @@ class SentimentProbabilities(TransformerMixin, BaseEstimator):
         if self.model is None or self.oof is None:
             raise ValueError("SentimentProbabilities is fitted by JointClassifier(sentiment_features=True)")
         self.classes_ = np.asarray(self.classes, dtype=object)
-        return np.asarray(self.oof, dtype=float)[np.asarray(X.index)]
+        return self.scale * np.asarray(self.oof, dtype=float)[np.asarray(X.index)]
 
     def transform(self, X):
         from features.normalize import TextNormalizer
@@ -252,7 +254,7 @@ class SentimentProbabilities(TransformerMixin, BaseEstimator):
         out = np.zeros((len(frame), len(self.classes_)))
         for j, label in enumerate(self.model.classes_):
             out[:, list(self.classes_).index(label)] = proba[:, j]
-        return out
+        return self.scale * out
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray([f"p_{label}" for label in self.classes_], dtype=object)

@@ -106,7 +106,7 @@ def _stance_blocks(features: ColumnTransformer, cfg: ModelConfig) -> ColumnTrans
     if cfg.target_mention:
         extra.append(("mention", TargetMention(aliases=dict(cfg.target_aliases), steps=steps), ["text", "target"]))
     if cfg.sentiment_features:
-        extra.append(("sentiment", SentimentProbabilities(steps=steps), ["text", "target", "actor"]))
+        extra.append(("sentiment", SentimentProbabilities(steps=steps, scale=cfg.sentiment_features_scale), ["text", "target", "actor"]))
     if not extra:
         return features
     return ColumnTransformer(features.transformers + extra, remainder="drop", sparse_threshold=1.0)
