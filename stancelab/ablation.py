@@ -84,10 +84,17 @@ def selected_model(config: ExperimentConfig, tracking_uri: str | None = None) ->
     trained = ExperimentConfig.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
     from stancelab.training import trial_hash
 
+    from stancelab.training import config_name
+
     best_hash = client.get_run(run.data.tags["best_run_id"]).data.tags.get("trial_hash")
-    for overrides, model in trained.configurations():
+    configurations = trained.configurations()
+    for overrides, model in configurations:
         if trial_hash(model) == best_hash:
             return model, overrides, run.info.run_id
+    # a model trained before ModelConfig gained keys hashes differently: fall back to the grid values
+    named = [(o, m) for o, m in configurations if config_name(o) == run.data.tags.get("best_configuration")]
+    if len(named) == 1:
+        return named[0][1], named[0][0], run.info.run_id
     raise UserError(f"run {run.info.run_id}: its best configuration is not among its own grid (older code?)")
 
 
