@@ -5,6 +5,7 @@
     python evaluate.py --compare RUN_A RUN_B --json OUT.json  # paired bootstrap + McNemar, B vs A
     python evaluate.py --predictions PRED.jsonl --data mawqif:test      # score a file (id,target,stance[,sentiment])
     python evaluate.py report [--experiment NAME ...] --output report.html|.md   # experiments side by side
+    python evaluate.py ablation EXPERIMENT.yaml [--update-readme]  # each component off, on test, paired vs full
 
 The JSON holds n, f_avg (SemEval-2016), f_avg_target_mean (StanceEval 2024), stance and sentiment
 macro-F1 and accuracy, each as {value, ci_low, ci_high}, plus per-target and per-actor breakdowns.
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["report"]:
         return report_main(argv[1:])
+    if argv[:1] == ["ablation"]:
+        from stancelab.ablation import main as ablation_main
+
+        return ablation_main(argv[1:])
 
     parser = argparse.ArgumentParser(prog="evaluate.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

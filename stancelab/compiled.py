@@ -47,8 +47,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from features.fast import _char_wb_ngrams
-from features.normalize import TextNormalizer, normalize_text
-from stancelab.estimators import JointClassifier, TargetRouter
+from features.mention import TargetMention
+from features.normalize import NormalizeSteps, TextNormalizer, normalize_text
+from stancelab.estimators import JointClassifier, SentimentProbabilities, TargetRouter
 
 
 WORD_CACHE_SIZE = 200_000  # distinct words whose char_wb n-gram ids are remembered (tens of MB at most)
@@ -356,6 +357,7 @@ class _Batch:
     def __init__(self, texts: list[str]):
         self.texts = texts
         self._analyses: dict[tuple, _Analysis] = {}
+        self.memo: dict = {}  # per batch: a text model's features and probabilities for all rows
 
     def analysis(self, key: tuple, vec, shared=None) -> _Analysis:
         if key not in self._analyses:
@@ -471,10 +473,60 @@ class _OtherBlock:
         return x.indices.astype(np.int64), x.data
 
 
+class _MentionBlock:
+    """:class:`features.mention.TargetMention` on text the Pipeline has already normalised with the
+    same steps (normalising again changes nothing, so its own second pass is skipped)."""
+
+    def __init__(self, transformer):
+        self.transformer = transformer
+
+    def _value(self, text: str, target) -> bool:
+        names = self.transformer.names_.get(str(target)) or self.transformer._names(target, [])
+        return any(name in text for name in names)
+
+    def transform(self, batch: _Batch, frame: pd.DataFrame, rows):
+        texts = batch.texts if rows is None else [batch.texts[i] for i in rows]
+        targets = frame["target"].to_numpy(dtype=object) if rows is None else frame["target"].to_numpy(dtype=object)[rows]
+        values = np.fromiter((self._value(t, g) for t, g in zip(texts, targets)), dtype=np.float32,
+                             count=len(texts)).reshape(-1, 1)
+        return sp.csr_array(values)
+
+    def one(self, text: str, row: dict, counted: dict):
+        if self._value(text, row["target"]):
+            return np.zeros(1, np.int64), np.ones(1, np.float32)
+        return np.empty(0, np.int64), np.empty(0, np.float32)
+
+
+class _SentimentBlock:
+    """:class:`stancelab.estimators.SentimentProbabilities`: the (compiled) sentiment model's
+    probabilities times ``scale``. When it is the joint model's own sentiment model (the same fitted
+    object), its probabilities are computed once per batch or quote for both uses."""
+
+    def __init__(self, transformer, inner: "_TextModel"):
+        self.inner = inner
+        self.scale = transformer.scale
+        self.classes = list(transformer.classes_)
+        self.columns = [self.classes.index(label) for label in inner.clf.classes_]
+
+    def _layout(self, proba: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(proba), len(self.classes)))
+        out[:, self.columns] = proba
+        return self.scale * out
+
+    def transform(self, batch: _Batch, frame: pd.DataFrame, rows):
+        proba = self.inner.proba_all(batch, frame)[1]
+        return self._layout(proba if rows is None else proba[rows])
+
+    def one(self, text: str, row: dict, counted: dict):
+        values = self._layout(self.inner.proba_one_memo(text, row, counted)[0][None, :])[0]
+        idx = np.flatnonzero(values)  # ColumnTransformer's sparse hstack keeps only non-zeros
+        return idx, values[idx]
+
+
 class _TextModel:
     """A fitted ``Pipeline(features=ColumnTransformer, clf=...)``."""
 
-    def __init__(self, model):
+    def __init__(self, model, steps: NormalizeSteps | None = None, inner=None):
         if not isinstance(model, Pipeline) or list(model.named_steps) != ["features", "clf"]:
             raise NotCompilable("not a features -> clf pipeline")
         features, self.clf = model.named_steps["features"], model.named_steps["clf"]
@@ -493,6 +545,12 @@ class _TextModel:
                     raise NotCompilable(f"text block {name} is a {type(transformer).__name__}")
                 block = _TextBlock(transformer)
                 width = block.n_features
+            elif isinstance(transformer, TargetMention) and steps is not None and \
+                    NormalizeSteps(**{k: bool(v) for k, v in (transformer.steps or {}).items()}) == steps:
+                block, width = _MentionBlock(transformer), 1
+            elif isinstance(transformer, SentimentProbabilities) and inner is not None:
+                block = _SentimentBlock(transformer, inner(getattr(transformer.model, "estimator", transformer.model)))
+                width = len(transformer.classes_)
             else:
                 block = _OtherBlock(transformer, columns)
                 width = len(transformer.get_feature_names_out())
@@ -509,13 +567,30 @@ class _TextModel:
         for block, _ in self.blocks:
             if isinstance(block, _TextBlock):
                 parts.append(block.transform(batch, rows))
+            elif isinstance(block, (_MentionBlock, _SentimentBlock)):
+                parts.append(block.transform(batch, frame, rows))
             else:
                 parts.append(block.transform(frame if rows is None else frame.iloc[rows]))
         return sp.csr_array(sp.hstack(parts).tocsr())  # ColumnTransformer's sparse hstack
 
+    def proba_all(self, batch: _Batch, frame: pd.DataFrame):
+        """(features, probabilities) of every row of the batch, computed once per batch."""
+        key = ("proba", id(self))
+        if key not in batch.memo:
+            X = self.features_of(batch, frame, None)
+            batch.memo[key] = (X, np.asarray(self.clf.predict_proba(X)))
+        return batch.memo[key]
+
+    def proba_one_memo(self, text: str, row: dict, counted: dict):
+        key = ("proba", id(self))
+        if key not in counted:
+            counted[key] = self.proba_one(text, row, counted)
+        return counted[key]
+
     def proba_one(self, text: str, row: dict, counted: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pieces = [block.one(text, counted) if isinstance(block, _TextBlock) else block.one(row)
-                  for block, _ in self.blocks]
+        pieces = [block.one(text, counted) if isinstance(block, _TextBlock)
+                  else block.one(text, row, counted) if isinstance(block, (_MentionBlock, _SentimentBlock))
+                  else block.one(row) for block, _ in self.blocks]
         idx = np.concatenate([i + offset for (i, _), (_, offset) in zip(pieces, self.blocks)])
         data = np.concatenate([d for _, d in pieces])
         if self.logistic:
@@ -553,24 +628,29 @@ class CompiledModel:
         self.tasks = list(joint.tasks_)
         self.models: list[dict[str, _TextModel] | _TextModel] = []
         self.routers: list[TargetRouter | None] = []
+        self._compiled: dict[int, _TextModel] = {}  # one _TextModel per fitted pipeline object
         for estimator in joint.estimators_:
             if isinstance(estimator, TargetRouter):
-                self.models.append({t: m if isinstance(m, str) else _TextModel(m)
+                self.models.append({t: m if isinstance(m, str) else self._text_model(m)
                                     for t, m in estimator.estimators_.items()})
                 self.routers.append(estimator)
             else:
-                self.models.append(_TextModel(estimator))
+                self.models.append(self._text_model(estimator))
                 self.routers.append(None)
         by_key: dict[tuple, list[_TextBlock]] = {}
-        for models in self.models:
-            for model in (models.values() if isinstance(models, dict) else [models]):
-                for block, _ in ([] if isinstance(model, str) else model.blocks):
-                    if isinstance(block, _TextBlock) and block.key is not None:
-                        by_key.setdefault(block.key, []).append(block)
+        for model in self._compiled.values():
+            for block, _ in model.blocks:
+                if isinstance(block, _TextBlock) and block.key is not None:
+                    by_key.setdefault(block.key, []).append(block)
         for key, blocks in by_key.items():
             shared = _SharedVocabulary(key, blocks)
             for block in blocks:
                 block.shared = shared
+
+    def _text_model(self, pipeline) -> _TextModel:
+        if id(pipeline) not in self._compiled:
+            self._compiled[id(pipeline)] = _TextModel(pipeline, self.steps, self._text_model)
+        return self._compiled[id(pipeline)]
 
     def normalise(self, texts) -> list[str]:
         steps = self.steps
@@ -588,8 +668,8 @@ class CompiledModel:
         for models, router in zip(self.models, self.routers):
             rows_features: list = [None] * len(frame) if keep_features else []
             if router is None:
-                X = models.features_of(batch, frame, None)
-                probas.append(np.asarray(models.clf.predict_proba(X)))
+                X, proba = models.proba_all(batch, frame)
+                probas.append(proba)
                 if keep_features:
                     rows_features = [(models, X, i) for i in range(len(frame))]
             else:
@@ -622,7 +702,7 @@ class CompiledModel:
         probas, found = [], []
         for models, router, classes in zip(self.models, self.routers, self.joint.classes_):
             if router is None:
-                p, idx, data = models.proba_one(normalised, row, counted)
+                p, idx, data = models.proba_one_memo(normalised, row, counted)
                 probas.append(p[None, :])
                 found.append((models, (idx, data)))
                 continue

@@ -89,12 +89,29 @@ class ModelConfig(Strict):
     classifier: ClassifierConfig = ClassifierConfig()
     sentiment_classifier: ClassifierConfig | None = Field(
         None, description="classifier for sentiment; defaults to the stance classifier")
+    sentiment_features: bool = Field(
+        False, description="joint: append the sentiment model's class probabilities to the stance features "
+                           "(out-of-fold, from an inner 3-fold CV on the training rows; needs the sentiment task)")
+    sentiment_features_scale: float = Field(
+        1.0, gt=0, description="multiplies those probabilities (their weight against TF-IDF under the same penalty)")
+    target_mention: bool = Field(
+        False, description="stance: add a 0/1 feature 'the text names its target' (target id or an alias)")
+    target_aliases: dict[str, list[str]] = Field(
+        default_factory=dict, description="target id -> other names of it for target_mention (normalised like the text)")
 
     @model_validator(mode="after")
     def _some_text_features(self):
         if self.word is None and self.char is None:
             raise ValueError("at least one of model.word and model.char must be set")
         return self
+
+    @field_validator("target_aliases")
+    @classmethod
+    def _non_empty_aliases(cls, value):
+        for target, names in value.items():
+            if not all(isinstance(n, str) and n.strip() for n in names):
+                raise ValueError(f"target_aliases.{target}: aliases must be non-empty strings")
+        return value
 
 
 class DatasetConfig(Strict):
@@ -109,6 +126,9 @@ class CVConfig(Strict):
     folds: int = Field(5, ge=2, le=20)
     cache: bool = Field(True, description="cache fitted fold features by content across configurations")
     select_by: Literal["f_avg", "f_avg_target_mean", "stance_macro_f1", "sentiment_macro_f1"] = "f_avg_target_mean"
+    select_sentiment_by: Literal["sentiment_macro_f1", "sentiment_accuracy"] | None = Field(
+        None, description="choose the sentiment classifier by this CV metric first, then everything else by "
+                          "select_by among the configurations that use that sentiment classifier")
 
 
 class SearchConfig(Strict):
@@ -152,6 +172,13 @@ class ExperimentConfig(Strict):
     def _select_by_a_trained_task(self):
         if self.cv.select_by.startswith("sentiment") and "sentiment" not in self.tasks:
             raise ValueError(f"cv.select_by '{self.cv.select_by}' needs the sentiment task")
+        if self.cv.select_sentiment_by is not None:
+            if "sentiment" not in self.tasks:
+                raise ValueError(f"cv.select_sentiment_by '{self.cv.select_sentiment_by}' needs the sentiment task")
+            if self.cv.select_by.startswith("sentiment"):
+                raise ValueError("cv.select_by must be a stance metric when cv.select_sentiment_by is set")
+        if self.model.sentiment_features and "sentiment" not in self.tasks:
+            raise ValueError("model.sentiment_features needs the sentiment task")
         return self
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 
 
 def _as_frame(Y, tasks):
@@ -81,12 +81,23 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
 
     ``none_scale`` multiplies the stance probability of ``none`` before the argmax (and the
     probabilities are renormalised): the decision threshold for ``none``, tuned by CV.
+
+    ``sentiment_features``: the stance model's features contain :class:`SentimentProbabilities`
+    block(s). ``fit`` then fits the sentiment model on all rows, computes out-of-fold sentiment
+    probabilities for the training rows with an inner ``inner_folds``-fold CV (grouped by text, so a
+    duplicated text never predicts itself), and hands both to those blocks before fitting stance:
+    stance trains on sentiment predictions it could have had at prediction time, never on gold
+    labels or in-sample fits.
     """
 
-    def __init__(self, stance=None, sentiment=None, none_scale=1.0):
+    def __init__(self, stance=None, sentiment=None, none_scale=1.0, sentiment_features=False, inner_folds=3,
+                 random_state=0):
         self.stance = stance
         self.sentiment = sentiment
         self.none_scale = none_scale
+        self.sentiment_features = sentiment_features
+        self.inner_folds = inner_folds
+        self.random_state = random_state
 
     def _templates(self):
         return [(task, est) for task, est in (("stance", self.stance), ("sentiment", self.sentiment))
@@ -96,9 +107,38 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
         tasks = [task for task, _ in self._templates()]
         Y = _as_frame(y, tasks)
         self.tasks_ = tasks
-        self.estimators_ = [clone(est).fit(X, Y[task].to_numpy(dtype=object)) for task, est in self._templates()]
+        if self.sentiment_features:
+            self.estimators_ = self._fit_joint(X, Y)
+        else:
+            self.estimators_ = [clone(est).fit(X, Y[task].to_numpy(dtype=object)) for task, est in self._templates()]
         self.classes_ = [np.asarray(est.classes_, dtype=object) for est in self.estimators_]
         return self
+
+    def _fit_joint(self, X, Y):
+        from sklearn.frozen import FrozenEstimator
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        if self.sentiment is None:
+            raise ValueError("sentiment_features needs the sentiment task")
+        X = X.reset_index(drop=True)  # the blocks look their training rows' OOF probabilities up by position
+        y_sent = Y["sentiment"].to_numpy(dtype=object)
+        sentiment = clone(self.sentiment).fit(X, y_sent)
+        classes = list(sentiment.classes_)
+        oof = np.zeros((len(X), len(classes)))
+        splitter = StratifiedGroupKFold(n_splits=self.inner_folds, shuffle=True, random_state=self.random_state)
+        for train_idx, test_idx in splitter.split(X, y_sent, groups=X["text"].to_numpy(dtype=object)):
+            inner = clone(self.sentiment).fit(X.iloc[train_idx], y_sent[train_idx])
+            proba = inner.predict_proba(X.iloc[test_idx])
+            for j, label in enumerate(inner.classes_):
+                oof[test_idx, classes.index(label)] = proba[:, j]
+        stance = clone(self.stance)
+        blocks = [key for key, value in stance.get_params(deep=True).items() if isinstance(value, SentimentProbabilities)]
+        if not blocks:
+            raise ValueError("sentiment_features is on but the stance features have no SentimentProbabilities block")
+        frozen = FrozenEstimator(sentiment)
+        stance.set_params(**{f"{key}__{param}": value for key in blocks
+                             for param, value in (("model", frozen), ("oof", oof), ("classes", classes))})
+        return [stance.fit(X, Y["stance"].to_numpy(dtype=object)), sentiment]
 
     def estimator_for(self, task):
         return self.estimators_[self.tasks_.index(task)]
@@ -177,3 +217,47 @@ class NBSVMClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+
+class SentimentProbabilities(TransformerMixin, BaseEstimator):
+    """A feature block of the stance model: the sentiment model's class probabilities.
+
+    Set up by :class:`JointClassifier` (``model``: the fitted sentiment model, frozen; ``oof``:
+    out-of-fold probabilities of the training rows, by position; ``classes``: their columns).
+    ``fit_transform`` on training rows returns their out-of-fold probabilities; ``transform``
+    normalises the text with ``steps`` (idempotent, so raw or normalised input gives the same
+    numbers) and asks the sentiment model. Feature names are ``p_<label>``; ``scale`` multiplies the
+    probabilities (their weight against the TF-IDF block under the same regularisation)."""
+
+    def __init__(self, model=None, oof=None, classes=None, steps=None, scale=1.0):
+        self.model = model
+        self.oof = oof
+        self.classes = classes
+        self.steps = steps
+        self.scale = scale
+
+    def fit(self, X, y=None):
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X, y=None):
+        if self.model is None or self.oof is None:
+            raise ValueError("SentimentProbabilities is fitted by JointClassifier(sentiment_features=True)")
+        self.classes_ = np.asarray(self.classes, dtype=object)
+        return self.scale * np.asarray(self.oof, dtype=float)[np.asarray(X.index)]
+
+    def transform(self, X):
+        from features.normalize import TextNormalizer
+
+        frame = TextNormalizer(steps=self.steps).transform(pd.DataFrame(X).reset_index(drop=True))
+        for column in ("target", "actor"):
+            if column not in frame:
+                frame[column] = ""
+        proba = self.model.predict_proba(frame)
+        out = np.zeros((len(frame), len(self.classes_)))
+        for j, label in enumerate(self.model.classes_):
+            out[:, list(self.classes_).index(label)] = proba[:, j]
+        return self.scale * out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray([f"p_{label}" for label in self.classes_], dtype=object)

@@ -16,7 +16,9 @@ from sklearn.svm import LinearSVC
 from features import TextNormalizer, build_features
 from features.interactions import TargetInteraction
 from stancelab.config import ClassifierConfig, ModelConfig
-from stancelab.estimators import JointClassifier, NBSVMClassifier, TargetRouter
+from features.mention import TargetMention
+from sklearn.compose import ColumnTransformer
+from stancelab.estimators import JointClassifier, NBSVMClassifier, SentimentProbabilities, TargetRouter
 
 INPUT_COLUMNS = ("text", "target", "actor")
 
@@ -28,6 +30,9 @@ TRUSTED_TYPES = sorted({
     "stancelab.estimators.TargetRouter",
     "stancelab.estimators.NBSVMClassifier",
     "features.interactions.TargetInteraction",
+    "features.mention.TargetMention",
+    "stancelab.estimators.SentimentProbabilities",
+    "sklearn.frozen._frozen.FrozenEstimator",
     "sklearn.linear_model._ridge.RidgeClassifier",
     "sklearn.ensemble._voting.VotingClassifier",
     "sklearn.ensemble._stacking.StackingClassifier",
@@ -81,13 +86,30 @@ def build_classifier(cfg: ClassifierConfig, seed: int):
 
 
 def _text_model(cfg: ModelConfig, clf_cfg: ClassifierConfig, seed: int, *, use_target: bool,
-                interact: bool = False, memory=None) -> Pipeline:
+                interact: bool = False, memory=None, stance: bool = False) -> Pipeline:
     word = cfg.word.model_dump() if cfg.word is not None else None
     char = cfg.char.model_dump() if cfg.char is not None else None
     features = build_features(word, char, use_target=use_target, use_actor=cfg.use_actor)
+    if stance:
+        features = _stance_blocks(features, cfg)
     if interact:
         features = TargetInteraction(features)
     return Pipeline([("features", features), ("clf", build_classifier(clf_cfg, seed))], memory=memory)
+
+
+def _stance_blocks(features: ColumnTransformer, cfg: ModelConfig) -> ColumnTransformer:
+    """The stance-only feature blocks (target mention, sentiment probabilities) after the text blocks.
+    Both read raw columns and normalise the text themselves, so a single quote scored block by block
+    (prediction's fast path) gets the same numbers."""
+    steps = cfg.normalize.model_dump()
+    extra = []
+    if cfg.target_mention:
+        extra.append(("mention", TargetMention(aliases=dict(cfg.target_aliases), steps=steps), ["text", "target"]))
+    if cfg.sentiment_features:
+        extra.append(("sentiment", SentimentProbabilities(steps=steps, scale=cfg.sentiment_features_scale), ["text", "target", "actor"]))
+    if not extra:
+        return features
+    return ColumnTransformer(features.transformers + extra, remainder="drop", sparse_threshold=1.0)
 
 
 def build_pipeline(cfg: ModelConfig, tasks=("stance", "sentiment"), seed: int = 13, memory=None) -> Pipeline:
@@ -95,14 +117,15 @@ def build_pipeline(cfg: ModelConfig, tasks=("stance", "sentiment"), seed: int = 
     feature block by content, so configurations that differ only in the classifier reuse it; a
     model that is saved is built without it."""
     if cfg.target_mode == "per_target":
-        stance = TargetRouter(_text_model(cfg, cfg.classifier, seed, use_target=False, memory=memory))
+        stance = TargetRouter(_text_model(cfg, cfg.classifier, seed, use_target=False, memory=memory, stance=True))
     else:
         stance = _text_model(cfg, cfg.classifier, seed, use_target=True, interact=cfg.target_mode == "interact",
-                             memory=memory)
+                             memory=memory, stance=True)
     sentiment = None
     if "sentiment" in tasks:
         sentiment = _text_model(cfg, cfg.sentiment_classifier or cfg.classifier, seed, use_target=False, memory=memory)
     return Pipeline([
         ("normalize", TextNormalizer(steps=cfg.normalize.model_dump())),
-        ("joint", JointClassifier(stance=stance, sentiment=sentiment, none_scale=cfg.none_scale)),
+        ("joint", JointClassifier(stance=stance, sentiment=sentiment, none_scale=cfg.none_scale,
+                                  sentiment_features=cfg.sentiment_features, random_state=seed)),
     ], memory=memory)

@@ -21,7 +21,7 @@ from sklearn.base import clone
 from sklearn.metrics import classification_report
 from sklearn.model_selection import StratifiedGroupKFold
 
-from stancelab import datasets, metrics, plots, tracking
+from stancelab import datasets, metrics, plots, selection, tracking
 from stancelab.config import ExperimentConfig, ModelConfig, config_to_dict
 from stancelab.errors import UserError
 from stancelab.labels import LABELS
@@ -343,7 +343,8 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
                 results[i] = ConfigResult(name, overrides, child.info.run_id, mean, std, seconds)
                 oofs[i], folds[i] = oof, fold_table
                 progress.advance(task_bar, config.cv.folds)
-            best_index = int(np.argmax([r.cv_mean[select] for r in results]))  # first best on ties
+            best_index = selection.choose([c for _, c in configurations], [r.cv_mean for r in results], select,
+                                          config.cv.select_sentiment_by)  # first best on ties
             if oofs[best_index] is None:  # the best is a reused trial: recompute its out-of-fold predictions
                 oofs[best_index], folds[best_index] = cross_validate(
                     build_pipeline(configurations[best_index][1], tasks, config.seed, memory=memory),

@@ -154,3 +154,21 @@ def test_arrow_and_python_paths_agree_and_lone_surrogates_fall_back():
     assert sorted(zip(python_rows.tolist(), python_ids.tolist())) == sorted(zip(arrow_rows.tolist(), arrow_ids.tolist()))
     merged, _ = shared.gather(words)
     assert len(merged) > 0
+
+
+def test_joint_model_with_mention_and_sentiment_features():
+    frame = _small().groupby("target").head(35).reset_index(drop=True)
+    pipeline = _fit({"target_mode": "per_target", "sentiment_features": True, "target_mention": True,
+                     "char": {"ngram_range": [2, 3], "analyzer": "char_wb"}}, frame)
+    compiled = compile_model(pipeline)
+    kinds = {type(block).__name__ for model in compiled._compiled.values() for block, _ in model.blocks}
+    assert {"_MentionBlock", "_SentimentBlock"} <= kinds  # compiled, not run through their transform
+    stance_models = compiled.models[0].values()
+    assert any(b.inner is compiled.models[1] for m in stance_models for b, _ in m.blocks if hasattr(b, "inner"))
+    _assert_same(pipeline, pd.concat([frame, datasets.load("idlib", "test")], ignore_index=True), single_rows=15)
+    fast = Predictor(pipeline=pipeline, model_uri="in-memory")
+    slow = Predictor(pipeline=pipeline, model_uri="in-memory")
+    slow.compiled = None
+    rows = fast.frame(datasets.load("idlib", "test").head(20)[["text", "target", "actor"]].to_dict("records"))
+    assert fast.predict_frame(rows) == slow.predict_frame(rows)
+    assert [fast.predict([r])[0] for r in rows.to_dict("records")] == slow.predict_frame(rows)

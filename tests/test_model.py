@@ -64,3 +64,46 @@ def test_compact_vectorizer_keeps_the_vocabulary(small):
     restored = skops.io.loads(skops.io.dumps(fitted), trusted=TRUSTED_TYPES)
     assert restored.vocabulary_ == fitted.vocabulary_
     assert (restored.transform(small["text"]) != fitted.transform(small["text"])).nnz == 0
+
+
+def test_joint_sentiment_and_target_mention_round_trip_and_explain(small, target_mode="per_target"):
+    """Stance with out-of-fold sentiment probabilities and the target-mention indicator: one
+    Pipeline, skops-loadable with the trusted list, and the fast single-quote path (which scores
+    feature blocks one by one on raw text) agrees with the Pipeline and names the extra features."""
+    import numpy as np
+
+    from stancelab.estimators import SentimentProbabilities
+    from stancelab.prediction import Predictor
+
+    cfg = ModelConfig.model_validate({"target_mode": target_mode, "sentiment_features": True, "target_mention": True,
+                                      "target_aliases": {"nato_support_turkey": ["الناتو"]},
+                                      "char": None, "word": {"min_df": 2}})
+    X, Y = model_input(small), small[["stance", "sentiment"]]
+    model = build_pipeline(cfg, ("stance", "sentiment"), seed=3).fit(X, Y)
+    joint = model.named_steps["joint"]
+    stance = joint.estimator_for("stance")
+    member = next(iter(stance.estimators_.values())) if target_mode == "per_target" else stance
+    features = member.named_steps["features"]
+    names = list(features.get_feature_names_out())
+    assert names[-4:] == ["mention__mentions_target", "sentiment__p_negative", "sentiment__p_neutral",
+                          "sentiment__p_positive"]
+    block = features.named_transformers_["sentiment"]
+    assert isinstance(block, SentimentProbabilities)
+    # the training rows saw out-of-fold probabilities, not the refit sentiment model's in-sample ones
+    normalised = model.named_steps["normalize"].transform(X)
+    in_sample = joint.estimator_for("sentiment").predict_proba(normalised)
+    assert np.abs(np.asarray(block.oof) - in_sample).max() > 0.05
+    mention = features.named_transformers_["mention"].transform(
+        normalised.assign(text=["بيان الناتو اليوم"] + [""] * (len(X) - 1), target="nato_support_turkey"))
+    assert mention.toarray()[0, 0] == 1 and mention.toarray()[1, 0] == 0
+
+    loaded = skops.io.loads(skops.io.dumps(model), trusted=TRUSTED_TYPES)
+    assert (loaded.predict(X) == model.predict(X)).all()
+    predictor = Predictor(loaded, "test")
+    rows = small.head(3)[["text", "target", "actor"]].to_dict("records")
+    fast = predictor.predict(rows)  # block by block, one quote at a time
+    assert [r["stance"] for r in fast] == list(model.predict(X.head(3))[:, 0])
+    framed = predictor.predict_frame(predictor.frame(rows))
+    for a, b in zip(fast, framed):
+        assert a["stance_proba"] == b["stance_proba"]
+        assert a["evidence"]["stance"] == b["evidence"]["stance"]

@@ -1,0 +1,46 @@
+"""Ablation: variants derived from the CV-selected configuration, each refit, scored on test with
+intervals and compared with the full model row by row."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from stancelab.ablation import run_ablation, variants
+from stancelab.config import ModelConfig
+from stancelab.errors import UserError
+
+
+def test_variants_switch_one_component_off_each_and_skip_steps_without_effect():
+    model = ModelConfig.model_validate({"none_scale": 0.5, "sentiment_features": True, "target_mention": True,
+                                        "sentiment_classifier": {"C": 0.3}})
+    english = pd.DataFrame({"text": ["Sooo good!!! #HillaryClinton https://t.co/x @bob 2016"]})
+    names = variants(model, english)
+    assert {"-char block", "-word block", "none_scale=1", "no class weights (stance)", "pooled (target one-hot)",
+            "joint off (no sentiment features)", "target mention off", "sentiment untuned (logreg C=1)"} <= set(names)
+    # Arabic-only steps change no English text: not worth a variant
+    assert "normalize.alef off" not in names and "normalize.urls off" in names and "normalize.repeats off" in names
+    plain = variants(ModelConfig.model_validate({"char": None, "sentiment_classifier": {"C": 1.0}}), english)
+    assert not {"-char block", "-word block", "none_scale=1", "sentiment untuned (logreg C=1)"} & set(plain)
+
+
+def test_ablation_scores_variants_against_the_full_model(trained):
+    import mlflow
+
+    config = trained["config"]
+    with pytest.raises(UserError, match="unknown ablation variant"):
+        run_ablation(config, trained["uri"], only=["no such thing"], n_resamples=5)
+    rows = run_ablation(config, trained["uri"], only=["-char block"], n_resamples=20)
+    assert [r["system"] for r in rows] == ["full (CV-selected)", "-char block"]
+    full, ablated = rows
+    assert "paired" not in full
+    for key, entry in ablated["paired"].items():
+        assert entry["a"] == pytest.approx(full[key]["value"]) and entry["b"] == pytest.approx(ablated[key]["value"])
+        assert entry["delta"] == pytest.approx(ablated[key]["value"] - full[key]["value"])
+        assert 0 <= entry["p_value"] <= 1
+    assert 0 <= ablated["mcnemar_stance_p"] <= 1
+    mlflow.set_tracking_uri(trained["uri"])
+    runs = mlflow.search_runs(experiment_names=[f"{config.experiment}-ablation"],
+                              filter_string="tags.role = 'ablation_variant'")
+    assert sorted(runs["tags.mlflow.runName"]) == ["-char block", "full (CV-selected)"]
+    assert runs["metrics.test_f_avg"].notna().all()
