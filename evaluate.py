@@ -125,11 +125,14 @@ def main(argv: list[str] | None = None) -> int:
             from stancelab.progress import Progress
 
             with Progress(quiet=args.quiet) as progress:
-                task = progress.add_task(f"evaluating on {dataset}:{split}, {n_resamples} bootstrap resamples", total=1)
+                tasks = []  # the progress line starts once the model and data have loaded cleanly
                 result = evaluate(model_uri, dataset, split, data_dir=data_dir, tracking_uri=args.tracking_uri,
                                   experiment=experiment, n_resamples=n_resamples, seed=seed, log=not args.no_log,
-                                  allow_unsafe=args.allow_unsafe_pickle, verify_checksums=verify)
-                progress.advance(task)
+                                  allow_unsafe=args.allow_unsafe_pickle, verify_checksums=verify,
+                                  on_start=lambda: tasks.append(progress.add_task(
+                                      f"evaluating on {dataset}:{split}, {n_resamples} bootstrap resamples", total=1)))
+                for task in tasks:
+                    progress.advance(task)
         if args.json:
             write_json(result, args.json)
         for warning in result["warnings"]:

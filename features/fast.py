@@ -36,16 +36,26 @@ SMALL_BATCH = 16
 
 def _char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
     """scikit-learn's ``_char_wb_ngrams`` for one word (no whitespace inside): the word padded with
-    a space on each side, cut into min_n..max_n-grams; a padded word shorter than n counts once."""
+    a space on each side, cut into min_n..max_n-grams; a padded word shorter than n counts once.
+    The slices for each padded length are made once, so cutting a word is one C-level ``map``."""
     w = " " + word + " "
-    size = len(w)
-    grams: list[str] = []
+    cuts = _SLICES.get((len(w), min_n, max_n))
+    if cuts is None:
+        cuts = _SLICES[(len(w), min_n, max_n)] = _slices(len(w), min_n, max_n)
+    return list(map(w.__getitem__, cuts))
+
+
+_SLICES: dict[tuple[int, int, int], list[slice]] = {}
+
+
+def _slices(size: int, min_n: int, max_n: int) -> list[slice]:
+    out: list[slice] = []
     for n in range(min_n, max_n + 1):
         if n >= size:
-            grams.append(w)
+            out.append(slice(0, size))
             break
-        grams.extend([w[i:i + n] for i in range(size - n + 1)])
-    return grams
+        out.extend(slice(i, i + n) for i in range(size - n + 1))
+    return out
 
 
 class FastCharWbCounting:

@@ -57,7 +57,7 @@ def _score_partition(part, predictor):
     import pandas as pd
 
     frame = predictor.frame(part.to_dict("records"))
-    labels = predictor.pipeline.predict_proba(frame)
+    labels = predictor.predict_proba(frame)
     joint = predictor.pipeline.named_steps["joint"]
     out = {"text": frame["text"].to_numpy(), "target": frame["target"].to_numpy(), "actor": frame["actor"].to_numpy()}
     if "id" in part.columns:

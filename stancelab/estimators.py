@@ -144,7 +144,10 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
         return self.estimators_[self.tasks_.index(task)]
 
     def predict_proba(self, X):
-        probas = [est.predict_proba(X) for est in self.estimators_]
+        return self.scale_none([est.predict_proba(X) for est in self.estimators_])
+
+    def scale_none(self, probas: list) -> list:
+        """Apply ``none_scale`` to the tasks' probabilities (also used by ``stancelab.compiled``)."""
         if self.none_scale != 1.0 and "stance" in self.tasks_:
             i = self.tasks_.index("stance")
             classes = list(self.classes_[i])

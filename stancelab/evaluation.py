@@ -99,7 +99,9 @@ def _source_tags(version, predictor) -> dict[str, str]:
 
 def evaluate(model_uri: str | None, dataset: str, split: str, *, data_dir=None, tracking_uri: str | None = None,
              experiment: str | None = None, n_resamples: int = 1000, seed: int = 0, log: bool = True,
-             allow_unsafe: bool = False, verify_checksums: bool = True) -> dict:
+             allow_unsafe: bool = False, verify_checksums: bool = True, on_start=None) -> dict:
+    """Score a model on a split (and log an evaluation run). ``on_start()`` is called once the model
+    and the data have loaded and been checked, so a progress line never precedes an input error."""
     import mlflow
 
     from stancelab.prediction import load
@@ -113,6 +115,8 @@ def evaluate(model_uri: str | None, dataset: str, split: str, *, data_dir=None, 
     if unknown:
         raise UserError(f"{dataset}:{split} has target(s) {', '.join(unknown)} that model {predictor.model_uri} "
                         f"was not trained on (it knows {', '.join(predictor.targets)})")
+    if on_start is not None:
+        on_start()
     scored = pd.concat([frame, predictor.predict_labels(frame)], axis=1)
 
     warnings = list(frame.attrs["report"].warnings)

@@ -16,14 +16,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from features.normalize import normalize_text
 from stancelab import tracking
+from stancelab.compiled import compile_model
 from stancelab.errors import UserError
 from stancelab.estimators import TargetRouter
 from stancelab.model import INPUT_COLUMNS, TRUSTED_TYPES
 
 DEFAULT_EXPERIMENT = Path(__file__).resolve().parent.parent / "experiments" / "default.yaml"
-FAST_PATH_ROWS = 4  # predict() of up to this many records skips the Pipeline's per-call DataFrame plumbing
+FAST_PATH_ROWS = 4  # predict() of up to this many records takes the compiled model's one-quote path
 
 
 def default_model_uri() -> str:
@@ -59,6 +59,17 @@ class Predictor:
                 self._lookup[_target_key(name)] = target
         self._names_cache: dict[int, np.ndarray] = {}
         self._weights_cache: dict[tuple, np.ndarray | None] = {}
+        # The same numbers as the Pipeline with far less work (stancelab/compiled.py); None for a model
+        # with steps the compiler does not know, which then runs through the Pipeline itself.
+        self.compiled = compile_model(self.pipeline)
+
+    def __getstate__(self):  # shipped to Dask workers: the compiled model and caches are rebuilt there
+        return {k: v for k, v in self.__dict__.items() if k not in ("compiled", "_names_cache", "_weights_cache")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._names_cache, self._weights_cache = {}, {}
+        self.compiled = compile_model(self.pipeline)
 
     # ------------------------------------------------------------------ input checks
     def resolve_target(self, name: str) -> str:
@@ -96,64 +107,67 @@ class Predictor:
         return out
 
     # ------------------------------------------------------------------ prediction
+    def predict_proba(self, frame: pd.DataFrame) -> list[np.ndarray]:
+        """``pipeline.predict_proba`` of validated rows (one array per task), through the compiled model."""
+        if self.compiled is not None:
+            return self.compiled.predict_proba(frame[list(INPUT_COLUMNS)])
+        return self.pipeline.predict_proba(frame[list(INPUT_COLUMNS)])
+
     def predict_labels(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Labels only, for evaluation of many rows: columns ``pred_<task>``."""
-        pred = self.pipeline.predict(frame[list(INPUT_COLUMNS)])
-        return pd.DataFrame({f"pred_{t}": pred[:, i] for i, t in enumerate(self.tasks)}, index=frame.index)
+        """Labels only, for evaluation of many rows: columns ``pred_<task>`` (``pipeline.predict``'s)."""
+        if self.compiled is None:
+            pred = self.pipeline.predict(frame[list(INPUT_COLUMNS)])
+            return pd.DataFrame({f"pred_{t}": pred[:, i] for i, t in enumerate(self.tasks)}, index=frame.index)
+        probas = self.predict_proba(frame)
+        classes = self.pipeline.named_steps["joint"].classes_
+        return pd.DataFrame({f"pred_{t}": c[np.argmax(p, axis=1)] for t, c, p in zip(self.tasks, classes, probas)},
+                            index=frame.index)
 
     def predict(self, records, evidence: bool = True) -> list[dict]:
         """Validate ``records`` (dicts with text, target, optional actor) and predict them."""
         rows = self._validated(records)
-        if len(rows) <= FAST_PATH_ROWS:
+        if len(rows) <= FAST_PATH_ROWS and self.compiled is not None:
             return [self._predict_one(row, evidence) for row in rows]
         return self.predict_frame(pd.DataFrame(rows, columns=list(INPUT_COLUMNS), dtype=object), evidence)
 
     def _predict_one(self, row: dict, evidence: bool) -> dict:
-        """One quote without the DataFrame plumbing of the Pipeline (the same fitted steps, called
-        directly, so the same numbers): interactive use is dominated by per-call overhead, not maths."""
-        normalizer = self.pipeline.named_steps["normalize"]
-        joint = self.pipeline.named_steps["joint"]
-        text = normalize_text(str(row["text"]), normalizer._steps())
+        """One quote through the compiled model's one-row path (the same numbers as the batch path)."""
+        probas, found = self.compiled.predict_one(row["text"], row)
         result = {"text": row["text"], "target": row["target"], "actor": row["actor"] or None}
-        found = {}
-        for task, estimator, classes in zip(self.tasks, joint.estimators_, joint.classes_):
-            model = estimator.estimators_[row["target"]] if isinstance(estimator, TargetRouter) else estimator
-            proba = np.zeros(len(classes))
-            if isinstance(model, str):  # a target trained on one label only
-                proba[list(classes).index(model)] = 1.0
-                x = None
-            else:
-                features, clf = model.named_steps["features"], model.named_steps["clf"]
-                x = _transform_one(features, text, row)
-                column_of = {label: i for i, label in enumerate(classes)}
-                for label, p in zip(clf.classes_, clf.predict_proba(x)[0]):
-                    proba[column_of[label]] = p
+        self._fill(result, probas)
+        if evidence:
+            result["evidence"] = {task: [] if model is None else self._contributions(model.features, model.clf, *x, label)
+                                  for task, (model, x), label in zip(self.tasks, found, [result[t] for t in self.tasks])}
+        return result
+
+    def _fill(self, result: dict, probas) -> None:
+        for task, proba, classes in zip(self.tasks, probas, self.pipeline.named_steps["joint"].classes_):
             best = int(np.argmax(proba))
             result[task] = str(classes[best])
             result[f"{task}_proba"] = {str(c): round(float(p), 4) for c, p in zip(classes, proba)}
-            found[task] = (model, x)
-        if evidence:
-            result["evidence"] = {}
-            for task, (model, x) in found.items():
-                result["evidence"][task] = [] if x is None else self._contributions(
-                    model.named_steps["features"], model.named_steps["clf"], x, result[task])
-        return result
 
     def predict_frame(self, frame: pd.DataFrame, evidence: bool = True) -> list[dict]:
         """Predict rows already validated by :meth:`frame`."""
         if frame.empty:
             return []
-        joint = self.pipeline.named_steps["joint"]
-        probas = self.pipeline.predict_proba(frame)
-        normalised = self.pipeline.named_steps["normalize"].transform(frame) if evidence else None
+        if self.compiled is not None:
+            probas, kept = self.compiled.predict_proba(frame[list(INPUT_COLUMNS)], keep_features=True) \
+                if evidence else (self.compiled.predict_proba(frame[list(INPUT_COLUMNS)]), None)
+        else:
+            probas, kept = self.pipeline.predict_proba(frame), None
+        normalised = self.pipeline.named_steps["normalize"].transform(frame) if evidence and kept is None else None
         results = []
         for i, row in enumerate(frame.itertuples(index=False)):
             result = {"text": row.text, "target": row.target, "actor": row.actor or None}
-            for task, proba, classes in zip(self.tasks, probas, joint.classes_):
-                best = int(np.argmax(proba[i]))
-                result[task] = str(classes[best])
-                result[f"{task}_proba"] = {str(c): round(float(p), 4) for c, p in zip(classes, proba[i])}
-            if evidence:
+            self._fill(result, [p[i] for p in probas])
+            if evidence and kept is not None:
+                result["evidence"] = {}
+                for task, rows in zip(self.tasks, kept):
+                    model, X, k = rows[i] if rows[i] is not None else (None, None, None)
+                    result["evidence"][task] = [] if model is None else self._contributions(
+                        model.features, model.clf, X.indices[X.indptr[k]:X.indptr[k + 1]],
+                        X.data[X.indptr[k]:X.indptr[k + 1]], result[task])
+            elif evidence:
                 result["evidence"] = {task: self._evidence(task, normalised.iloc[[i]], result[task])
                                       for task in self.tasks}
             results.append(result)
@@ -173,21 +187,22 @@ class Predictor:
         if isinstance(estimator, str):  # a target trained on one label only
             return []
         features, clf = estimator.named_steps["features"], estimator.named_steps["clf"]
-        return self._contributions(features, clf, features.transform(row), label)
+        x = features.transform(row).tocsr()
+        return self._contributions(features, clf, x.indices, x.data, label)
 
-    def _contributions(self, features, clf, x, label: str) -> list[dict]:
+    def _contributions(self, features, clf, indices, values, label: str) -> list[dict]:
+        """The row's features that push most towards ``label``: value x weight, largest first."""
         w = self._label_weights(clf, label)
         if w is None:
             return []
-        x = x.tocsr()
-        contributions = x.data * w[x.indices]
+        contributions = values * w[indices]
         order = np.argsort(-contributions)[: self.evidence_size]
         names = self._feature_names(features)
         out = []
         for j in order:
             if contributions[j] <= 0:
                 break
-            kind, _, ngram = str(names[x.indices[j]]).partition("__")
+            kind, _, ngram = str(names[indices[j]]).partition("__")
             out.append({"ngram": ngram.strip(), "kind": kind, "weight": round(float(contributions[j]), 4)})
         return out
 
@@ -211,21 +226,6 @@ class Predictor:
         if key not in self._names_cache:
             self._names_cache[key] = features.get_feature_names_out()
         return self._names_cache[key]
-
-
-def _transform_one(features, text: str, row: dict):
-    """``ColumnTransformer.transform`` of one normalised row, block by block in the fitted order."""
-    import scipy.sparse as sp
-
-    blocks = []
-    for name, transformer, columns in features.transformers_:
-        if isinstance(transformer, str):  # "drop" / "passthrough" remainder of no columns
-            continue
-        if columns == "text":
-            blocks.append(transformer.transform([text]))
-        else:
-            blocks.append(transformer.transform(pd.DataFrame([{c: row[c] for c in columns}], dtype=object)))
-    return sp.hstack(blocks).tocsr()
 
 
 def _class_weights(clf) -> np.ndarray | None:

@@ -221,8 +221,8 @@ def test_scoring_a_matching_predictions_file(folder, capsys):
 
 # ----------------------------------------------------------------- cases that need a model
 
-# evaluate.py gets --quiet: without it, on a non-terminal stderr its progress line "evaluating on ... ..."
-# is printed before the model and data are checked, so the error is the second line.
+# evaluate.py without --quiet: its progress line only starts once the model and the data have been
+# checked, so a bad input leaves the error as the only line.
 WITH_MODEL = [
     ("predict.py", ["--input", "unknown_target.csv"], "unknown_target.csv:3: field 'target': unknown target 'Covid'"),
     ("predict.py", ["--input", "whitespace.csv"], "whitespace.csv:3: field 'text': empty or missing text"),
@@ -233,13 +233,13 @@ WITH_MODEL = [
     ("predict.py", ["x", "--target", TARGET, "--model", "runs:/0123456789abcdef/model"], "no model at runs:/0123456789abcdef/model"),
     ("predict.py", ["x", "--target", TARGET, "--model", "."], ".: not an MLflow model (no MLmodel file)"),
     ("predict.py", ["x", "--target", "nowhere"], "field 'target': unknown target 'nowhere'"),
-    ("evaluate.py", ["--model", "models:/idlib-stance@champion", "--data", "data_empty_text.csv:test", "--no-log", "--quiet"],
+    ("evaluate.py", ["--model", "models:/idlib-stance@champion", "--data", "data_empty_text.csv:test", "--no-log"],
      "data_empty_text.csv:3: field 'text': empty text"),
-    ("evaluate.py", ["--model", "models:/idlib-stance@champion", "--data", "data_unterminated.csv:test", "--no-log", "--quiet"],
+    ("evaluate.py", ["--model", "models:/idlib-stance@champion", "--data", "data_unterminated.csv:test", "--no-log"],
      "data_unterminated.csv:2: malformed CSV"),
-    ("evaluate.py", ["--model", "models:/idlib-stance@champion", "--data", "idlib:dev", "--no-log", "--quiet"],
+    ("evaluate.py", ["--model", "models:/idlib-stance@champion", "--data", "idlib:dev", "--no-log"],
      "dataset 'idlib' has no split 'dev'"),
-    ("evaluate.py", ["--model", "models:/idlib-stance@champion", "--data", "idlib:test", "--bootstrap", "-5", "--no-log", "--quiet"],
+    ("evaluate.py", ["--model", "models:/idlib-stance@champion", "--data", "idlib:test", "--bootstrap", "-5", "--no-log"],
      "bootstrap resamples must be at least 1"),
 ]
 

@@ -1,0 +1,642 @@
+"""Score a fitted model fast, with exactly the numbers its Pipeline gives.
+
+The saved model stays the one scikit-learn Pipeline (normalise -> per task: TF-IDF blocks ->
+classifier). Calling it row batch by row batch wastes work that profiling made plain (see
+benchmarks/README.md): with one stance model per target plus a sentiment model, every text is
+tokenised and cut into character n-grams four times, word n-grams are counted by a Python loop
+per occurrence, and one quote pays for DataFrame plumbing and input validation in every step.
+
+:class:`CompiledModel` reads the fitted steps once and then, for a batch of texts,
+
+- normalises each text once;
+- tokenises each text once per distinct analyser setting (word n-grams of a token pattern and
+  range; ``char_wb`` n-grams of a range), builds each *distinct* n-gram string once (word n-grams
+  from integer codes of their tokens; character n-grams once per distinct word), and keeps a
+  ``texts x units`` occurrence matrix;
+- for every fitted vectorizer, looks the distinct n-grams up in its vocabulary (C-level ``map``)
+  and gets the count matrix as ``occurrences @ (units x vocabulary)``: exact integer counts, in
+  the layout scikit-learn's ``CountVectorizer`` produces;
+- hands those counts to the vectorizer's own fitted ``TfidfTransformer`` and the blocks to the
+  classifier's own ``predict_proba``, so every number after counting is computed by the same code.
+
+One quote takes a dict-and-Counter path with no sparse matrices: counts, then TF-IDF weights, the
+l2 norm and a logistic regression's decision function summed in the order scikit-learn's sparse
+code sums them, so the probabilities are bit-for-bit the Pipeline's (other classifiers get a
+one-row sparse matrix and their own ``predict_proba``).
+
+Anything the compiler does not recognise (a custom feature transformer such as the target
+interaction model, a vectorizer with a preprocessor, stop words or accent stripping) is either
+handed to the fitted step's own ``transform`` or makes :func:`compile_model` return ``None``, and
+callers use the Pipeline. tests/test_compiled.py checks labels and probabilities against the
+Pipeline on whole benchmark test sets.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+from features.fast import _char_wb_ngrams
+from features.normalize import TextNormalizer, normalize_text
+from stancelab.estimators import JointClassifier, TargetRouter
+
+
+WORD_CACHE_SIZE = 200_000  # distinct words whose char_wb n-gram ids are remembered (tens of MB at most)
+ARROW_MIN_WORDS = 256  # from this many new words in one call, cut and look them up with Arrow
+ARROW_MIN_TEXTS = 64  # from this many texts, count word n-grams with Arrow
+
+
+class NotCompilable(Exception):
+    """The model has a step the compiler does not know; use the Pipeline."""
+
+
+def compile_model(pipeline) -> "CompiledModel | None":
+    """A :class:`CompiledModel` for ``pipeline``, or ``None`` if it has steps the compiler does not know."""
+    try:
+        return CompiledModel(pipeline)
+    except NotCompilable:
+        return None
+
+
+# --------------------------------------------------------------------------- text analysis
+def _analysis_key(vec) -> tuple | None:
+    """How a vectorizer cuts text, if the compiler can do the same; ``None`` -> call its transform."""
+    if not isinstance(vec, CountVectorizer) or not isinstance(vec.analyzer, str):
+        return None
+    if vec.input != "content" or vec.preprocessor is not None or vec.strip_accents is not None:
+        return None
+    if vec.stop_words is not None:
+        return None
+    lower = bool(vec.lowercase)
+    if vec.analyzer == "char_wb":
+        return ("char_wb", lower, tuple(vec.ngram_range))
+    if vec.analyzer == "word" and vec.tokenizer is None:
+        return ("word", lower, vec.token_pattern, tuple(vec.ngram_range))
+    return None
+
+
+class _Analysis:
+    """The texts of one batch cut by one analyser setting: ``occurrences`` (texts x units, an entry per
+    occurrence) of its distinct ``units``: words for ``char_wb``, n-gram strings for ``word``."""
+
+    def __init__(self, kind: str, occurrences, units: list[str]):
+        self.kind = kind
+        self.occurrences = occurrences
+        self.units = units
+        self._merged = None
+
+    def unit_matrix(self, block: "_TextBlock") -> sp.csr_array:
+        """units x the block's vocabulary: how often each unit contains each known n-gram."""
+        shared = block.shared
+        if self.kind == "merged":  # occurrences are already in the shared vocabulary's ids
+            return shared.selection(block)
+        if self._merged is None:  # n-gram ids in the shared vocabulary: one lookup serves every block
+            if self.kind == "char_wb":
+                self._merged = shared.gather(self.units)
+            else:
+                self._merged = (shared.ids(self.units), np.arange(len(self.units), dtype=np.int64))
+        merged, unit_of = self._merged
+        columns = shared.columns[id(block)][merged]
+        known = columns >= 0
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(unit_of[known], minlength=len(self.units)))])
+        return sp.csr_array((np.ones(int(known.sum()), dtype=np.int64), columns[known], indptr.astype(np.int64)),
+                            shape=(len(self.units), block.n_features))
+
+
+class _SharedVocabulary:
+    """The union of the vocabularies of the blocks that cut text the same way (the sentiment model's
+    and each target's): an n-gram is looked up once for all of them, and a block's columns are
+    ``columns[id(block)][merged id]`` (-1: not in that block; merged id -1: in none)."""
+
+    def __init__(self, key: tuple, blocks: list["_TextBlock"]):
+        self.key = key
+        self.index: dict[str, int] = {}
+        for block in blocks:
+            for gram in block.vocabulary:
+                self.index.setdefault(gram, len(self.index))
+        self.columns: dict[int, np.ndarray] = {}
+        for block in blocks:
+            column = np.full(len(self.index) + 1, -1, dtype=np.int64)  # the last slot answers merged id -1
+            where = np.fromiter(map(self.index.__getitem__, block.vocabulary), dtype=np.int64,
+                                count=len(block.vocabulary))
+            column[where] = np.fromiter(block.vocabulary.values(), dtype=np.int64, count=len(block.vocabulary))
+            self.columns[id(block)] = column
+        self._value_set = None
+        self._selections: dict[int, sp.csr_array] = {}
+        self._reset()
+
+    def ids(self, grams) -> np.ndarray:
+        return np.fromiter(map(self.index.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+
+    def selection(self, block) -> sp.csr_array:
+        """merged ids x the block's columns: 1 where a merged n-gram is in the block's vocabulary."""
+        if id(block) not in self._selections:
+            column = self.columns[id(block)][:-1]
+            present = np.flatnonzero(column >= 0)
+            self._selections[id(block)] = sp.csr_array(
+                (np.ones(len(present), dtype=np.int64), (present, column[present])),
+                shape=(len(self.index), block.n_features))
+        return self._selections[id(block)]
+
+    def value_set(self):
+        """The merged vocabulary as an Arrow array (position = merged id), for ``pc.index_in``."""
+        if self._value_set is None:
+            import pyarrow as pa
+
+            self._value_set = pa.array(list(self.index), type=pa.string())
+        return self._value_set
+
+    def gather(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """char_wb: the merged ids of the words' n-grams (with repeats; -1 for n-grams in no vocabulary)
+        and, for each id, the position of its word in ``words`` (grouped, in order).
+
+        Each word is cut and looked up once, then remembered (a bounded cache on this in-memory object,
+        never saved): cutting and looking up fresh n-gram strings was most of the time, for a quote and
+        for a batch. A batch's new words are cut and looked up together, by Arrow's C++ kernels when
+        there are many (``_cut_arrow``), by Python otherwise; both give the same ids (tested)."""
+        if not words:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        spans = self._spans
+        new = [word for word in dict.fromkeys(words) if word not in spans]
+        if new:
+            if len(spans) + len(new) > WORD_CACHE_SIZE:
+                self._reset()
+                new = list(dict.fromkeys(words))
+            self._learn(new)
+        where = np.array([spans[word] for word in words], dtype=np.int64).reshape(-1, 2)
+        starts, lengths = where[:, 0], where[:, 1]
+        total = int(lengths.sum())
+        offsets = np.cumsum(lengths) - lengths
+        index = np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
+        return self._flat[index].astype(np.int64), np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+
+    def _reset(self) -> None:
+        self._spans: dict[str, tuple[int, int]] = {}
+        self._flat = np.empty(1024, dtype=np.int32)  # a growable buffer: the first self._used entries
+        self._used = 0
+
+    def _learn(self, new: list[str]) -> None:
+        cut = (self._cut_arrow(new) if len(new) >= ARROW_MIN_WORDS else None) or self._cut_python(new)
+        rows, ids = cut
+        order = np.argsort(rows, kind="stable")
+        lengths = np.bincount(rows, minlength=len(new))
+        k = len(ids)
+        if self._used + k > len(self._flat):
+            grown = np.empty(max(2 * len(self._flat), self._used + k), dtype=np.int32)
+            grown[: self._used] = self._flat[: self._used]
+            self._flat = grown
+        self._flat[self._used: self._used + k] = ids[order]
+        starts = self._used + np.cumsum(lengths) - lengths
+        self._used += k
+        self._spans.update(zip(new, zip(starts.tolist(), lengths.tolist())))
+
+    def _cut_python(self, new: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        min_n, max_n = self.key[2]
+        flat: list[str] = []
+        lengths = []
+        for word in new:
+            grams = _char_wb_ngrams(word, min_n, max_n)
+            flat.extend(grams)
+            lengths.append(len(grams))
+        return np.repeat(np.arange(len(new), dtype=np.int64), lengths), self.ids(flat)
+
+    def _cut_arrow(self, new: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The same n-grams as ``_char_wb_ngrams`` (windows of n < padded size, and the whole padded
+        word once if it is at most max_n long), cut and looked up column-wise by Arrow."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            words = pa.array(new, type=pa.string())
+        except (pa.ArrowException, UnicodeError):  # e.g. lone surrogates: Python handles those
+            return None
+        min_n, max_n = self.key[2]
+        padded = pc.binary_join_element_wise(" ", words, " ", "")
+        sizes = pc.utf8_length(padded).to_numpy()
+        order = np.argsort(-sizes, kind="stable")  # longest first: each slice below is a prefix
+        padded, sizes = padded.take(pa.array(order)), sizes[order]
+        descending = -sizes
+        pieces, rows = [], []
+        for n in range(min_n, max_n + 1):
+            for i in range(int(sizes[0]) - n + 1 if len(sizes) else 0):
+                k = int(np.searchsorted(descending, -max(i + n, n + 1), side="right"))
+                if k == 0:
+                    break
+                pieces.append(pc.utf8_slice_codeunits(padded.slice(0, k), i, i + n))
+                rows.append(order[:k])
+        whole = int(np.searchsorted(descending, -max_n, side="left"))  # sizes <= max_n from here on
+        if whole < len(sizes):
+            pieces.append(padded.slice(whole))
+            rows.append(order[whole:])
+        if not pieces:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        found = pc.fill_null(pc.index_in(pa.concat_arrays(pieces), value_set=self.value_set()), -1)
+        return np.concatenate(rows).astype(np.int64), found.to_numpy().astype(np.int64)
+
+
+def _occurrence_matrix(codes: np.ndarray, indptr: np.ndarray, n_units: int) -> sp.csr_array:
+    return sp.csr_array((np.ones(len(codes), dtype=np.int64), codes.astype(np.int64), indptr),
+                        shape=(len(indptr) - 1, n_units))
+
+
+def _analyse_char_wb(texts: list[str]) -> _Analysis:
+    words: list[str] = []
+    indptr = [0]
+    for text in texts:  # scikit-learn collapses runs of whitespace, then str.split(): the same words
+        words.extend(text.split())
+        indptr.append(len(words))
+    codes, distinct = pd.factorize(np.asarray(words, dtype=object)) if words else (np.empty(0, np.int64), [])
+    return _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(distinct)), list(distinct))
+
+
+def _analyse_words(texts: list[str], tokenize, ngram_range) -> _Analysis:
+    """Word n-grams as scikit-learn forms them (``" ".join`` of consecutive tokens of one text), with
+    each distinct n-gram string built once: an n-gram is coded by the pair (code of the (n-1)-gram at
+    the same start, code of its last token)."""
+    tokens: list[str] = []
+    lengths = []
+    for text in texts:
+        found = tokenize(text)
+        tokens.extend(found)
+        lengths.append(len(found))
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n_tokens = len(tokens)
+    doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    end_of = np.repeat(np.cumsum(lengths), lengths)  # one past the last token of each token's text
+    codes, vocab = pd.factorize(np.asarray(tokens, dtype=object)) if tokens else (np.empty(0, np.int64), [])
+    codes = np.asarray(codes, dtype=np.int64)
+    vocab = list(vocab)
+    positions = np.arange(n_tokens, dtype=np.int64)
+    min_n, max_n = ngram_range
+    docs, units, grams = [], [], []
+    level_codes, level_strings = codes, vocab  # code of the n-gram starting at each position (-1: none)
+    for n in range(1, max_n + 1):
+        if n == 1:
+            starts, new_codes = positions, codes
+        else:
+            starts = positions[positions + n <= end_of]
+            previous = level_codes[starts]
+            new_codes, distinct = pd.factorize(previous * (len(vocab) + 1) + codes[starts + n - 1])
+            new_codes = np.asarray(new_codes, dtype=np.int64)
+            representative = np.empty(len(distinct), dtype=np.int64)
+            representative[new_codes] = starts  # one start of each distinct n-gram
+            last = codes[representative + n - 1].tolist()
+            level_strings = [level_strings[p] + " " + vocab[t]
+                             for p, t in zip(level_codes[representative].tolist(), last)]
+            level_codes = np.full(n_tokens, -1, dtype=np.int64)
+            level_codes[starts] = new_codes
+        if n >= min_n:
+            units.append(new_codes + len(grams))
+            docs.append(doc_of[starts])
+            grams.extend(level_strings)
+    doc_index = np.concatenate(docs) if docs else np.empty(0, np.int64)
+    unit_index = np.concatenate(units) if units else np.empty(0, np.int64)
+    order = np.argsort(doc_index, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(doc_index, minlength=len(texts)))]).astype(np.int64)
+    return _Analysis("word", _occurrence_matrix(unit_index[order], indptr, len(grams)), grams)
+
+
+def _analyse_words_arrow(texts: list[str], tokenize, ngram_range, shared) -> _Analysis | None:
+    """Word n-grams of every occurrence, joined and looked up in the shared vocabulary by Arrow's
+    C++ kernels: ``occurrences`` is texts x merged ids. ``None`` if Arrow cannot take the tokens."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    tokens: list[str] = []
+    lengths = []
+    for text in texts:
+        found = tokenize(text)
+        tokens.extend(found)
+        lengths.append(len(found))
+    try:
+        column = pa.array(tokens, type=pa.string())
+    except (pa.ArrowException, UnicodeError):
+        return None
+    lengths = np.asarray(lengths, dtype=np.int64)
+    positions = np.arange(len(tokens), dtype=np.int64)
+    doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    end_of = np.repeat(np.cumsum(lengths), lengths)
+    min_n, max_n = ngram_range
+    pieces, docs = [], []
+    for n in range(min_n, max_n + 1):
+        starts = positions[positions + n <= end_of]
+        if not len(starts):
+            break
+        if n == 1:
+            pieces.append(column)
+        else:  # " ".join of n consecutive tokens, as scikit-learn's _word_ngrams
+            pieces.append(pc.binary_join_element_wise(*[column.take(pa.array(starts + j)) for j in range(n)], " "))
+        docs.append(doc_of[starts])
+    if pieces:
+        merged = pc.fill_null(pc.index_in(pa.concat_arrays(pieces), value_set=shared.value_set()), -1)
+        merged, doc = merged.to_numpy().astype(np.int64), np.concatenate(docs)
+        known = merged >= 0
+        merged, doc = merged[known], doc[known]
+        order = np.argsort(doc, kind="stable")
+        merged, doc = merged[order], doc[order]
+    else:
+        merged = doc = np.empty(0, np.int64)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=len(texts)))]).astype(np.int64)
+    return _Analysis("merged", _occurrence_matrix(merged, indptr, len(shared.index)), [])
+
+
+class _Batch:
+    """Analyses of one batch, shared by every vectorizer with the same setting."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self._analyses: dict[tuple, _Analysis] = {}
+
+    def analysis(self, key: tuple, vec, shared=None) -> _Analysis:
+        if key not in self._analyses:
+            texts = [t.lower() for t in self.texts] if key[1] else self.texts
+            if key[0] == "char_wb":
+                self._analyses[key] = _analyse_char_wb(texts)
+            else:
+                arrow = (_analyse_words_arrow(texts, vec.build_tokenizer(), key[3], shared)
+                         if len(texts) >= ARROW_MIN_TEXTS and shared is not None else None)
+                self._analyses[key] = arrow or _analyse_words(texts, vec.build_tokenizer(), key[3])
+        return self._analyses[key]
+
+
+# --------------------------------------------------------------------------- fitted blocks
+class _TextBlock:
+    """One fitted vectorizer on the ``text`` column."""
+
+    def __init__(self, vec):
+        self.vec = vec
+        self.key = _analysis_key(vec)
+        self.vocabulary = vec.vocabulary_
+        self.n_features = len(self.vocabulary)
+        self.binary = bool(vec.binary)
+        self.dtype = vec.dtype
+        self.tfidf = vec._tfidf if isinstance(vec, TfidfVectorizer) else None
+        self._analyzer = vec.build_analyzer() if self.key is not None and self.key[0] == "word" else None
+        tfidf = self.tfidf
+        self.sublinear = bool(tfidf is not None and tfidf.sublinear_tf)
+        self.idf = np.asarray(tfidf.idf_) if tfidf is not None and tfidf.use_idf else None
+        self.norm = tfidf.norm if tfidf is not None else None
+        self.shared: _SharedVocabulary | None = None  # set by CompiledModel
+
+    def counts(self, batch: _Batch, rows: np.ndarray | None):
+        """Exactly ``CountVectorizer._count_vocab``'s matrix (+ ``binary``) for the rows."""
+        if self.key is None:
+            texts = batch.texts if rows is None else [batch.texts[i] for i in rows]
+            return None, texts
+        analysis = batch.analysis(self.key, self.vec, self.shared)
+        occurrences = analysis.occurrences if rows is None else analysis.occurrences[rows]
+        counts = (occurrences @ analysis.unit_matrix(self)).tocsr()
+        counts.sort_indices()
+        X = sp.csr_array((counts.data.astype(self.dtype), counts.indices.astype(np.int32),
+                          counts.indptr.astype(np.int32)), shape=counts.shape)
+        if self.binary:
+            X.data.fill(1)
+        return X, None
+
+    def transform(self, batch: _Batch, rows: np.ndarray | None):
+        X, texts = self.counts(batch, rows)
+        if X is None:
+            return self.vec.transform(texts)
+        return self.tfidf.transform(X, copy=False) if self.tfidf is not None else X
+
+    def one(self, text: str, counted: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted column indices, values) of one text's row, as ``transform`` computes them.
+        ``counted`` shares the n-gram counts between blocks with the same analyser setting."""
+        if self.key is None:
+            row = sp.csr_array(self.vec.transform([text]))
+            return row.indices.astype(np.int64), row.data
+        if counted is None:
+            counted = {}
+        if self.key not in counted:  # merged n-gram ids and counts, shared by the blocks of this setting
+            text = text.lower() if self.key[1] else text
+            if self.key[0] == "char_wb":
+                counted[self.key] = (self.shared.gather(text.split())[0], None)
+            else:
+                counts = Counter(self._analyzer(text))
+                counted[self.key] = (self.shared.ids(list(counts)),
+                                     np.fromiter(counts.values(), dtype=np.int64, count=len(counts)))
+        merged, numbers = counted[self.key]
+        columns = self.shared.columns[id(self)][merged]
+        known = columns >= 0
+        if numbers is None:  # char_wb: one entry per occurrence
+            idx, numbers = np.unique(columns[known], return_counts=True)
+        else:
+            order = np.argsort(columns[known])
+            idx, numbers = columns[known][order], numbers[known][order]
+        v = numbers.astype(self.dtype)
+        if not len(idx):
+            return idx, v
+        if self.binary:
+            v.fill(1)
+        if self.tfidf is None:
+            return idx, v
+        if self.norm not in (None, "l2"):
+            row = self.tfidf.transform(sp.csr_array((v, idx, [0, len(idx)]), shape=(1, self.n_features)), copy=False)
+            return idx, sp.csr_array(row).data
+        if self.sublinear:
+            np.log(v, v)
+            v += 1.0
+        if self.idf is not None:
+            v *= self.idf[idx]
+        if self.norm == "l2":
+            # sklearn's inplace_csr_row_normalize_l2: squares in the data's precision, summed in order in double
+            total = float(np.add.accumulate((v * v).astype(np.float64))[-1])
+            if total != 0.0:
+                v = (v.astype(np.float64) / np.sqrt(total)).astype(self.dtype)
+        return idx, v
+
+
+class _OtherBlock:
+    """A fitted non-text block (one-hot target or actor): its own ``transform``."""
+
+    def __init__(self, transformer, columns):
+        self.transformer = transformer
+        self.columns = list(columns)
+
+    def transform(self, frame: pd.DataFrame):
+        return sp.csr_array(self.transformer.transform(frame[self.columns]))
+
+    def one(self, row: dict, counted=None):
+        x = sp.csr_array(self.transformer.transform(pd.DataFrame([{c: row[c] for c in self.columns}], dtype=object)))
+        return x.indices.astype(np.int64), x.data
+
+
+class _TextModel:
+    """A fitted ``Pipeline(features=ColumnTransformer, clf=...)``."""
+
+    def __init__(self, model):
+        if not isinstance(model, Pipeline) or list(model.named_steps) != ["features", "clf"]:
+            raise NotCompilable("not a features -> clf pipeline")
+        features, self.clf = model.named_steps["features"], model.named_steps["clf"]
+        if not isinstance(features, ColumnTransformer) or not features.sparse_output_:
+            raise NotCompilable(f"feature step {type(features).__name__} (sparse output only)")
+        self.features = features
+        self.blocks: list[tuple[Any, int]] = []  # (block, column offset)
+        offset = 0
+        for name, transformer, columns in features.transformers_:
+            if isinstance(transformer, str):
+                if transformer == "drop":
+                    continue
+                raise NotCompilable(f"passthrough block {name}")
+            if columns == "text":
+                if not isinstance(transformer, CountVectorizer):
+                    raise NotCompilable(f"text block {name} is a {type(transformer).__name__}")
+                block = _TextBlock(transformer)
+                width = block.n_features
+            else:
+                block = _OtherBlock(transformer, columns)
+                width = len(transformer.get_feature_names_out())
+            self.blocks.append((block, offset))
+            offset += width
+        self.n_features = offset
+        self.logistic = isinstance(self.clf, LogisticRegression)
+        if self.logistic:
+            self.coef_rows = np.ascontiguousarray(np.asarray(self.clf.coef_).T)  # a feature's weights together
+            self.intercept = np.asarray(self.clf.intercept_)
+
+    def features_of(self, batch: _Batch, frame: pd.DataFrame, rows: np.ndarray | None):
+        parts = []
+        for block, _ in self.blocks:
+            if isinstance(block, _TextBlock):
+                parts.append(block.transform(batch, rows))
+            else:
+                parts.append(block.transform(frame if rows is None else frame.iloc[rows]))
+        return sp.csr_array(sp.hstack(parts).tocsr())  # ColumnTransformer's sparse hstack
+
+    def proba_one(self, text: str, row: dict, counted: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pieces = [block.one(text, counted) if isinstance(block, _TextBlock) else block.one(row)
+                  for block, _ in self.blocks]
+        idx = np.concatenate([i + offset for (i, _), (_, offset) in zip(pieces, self.blocks)])
+        data = np.concatenate([d for _, d in pieces])
+        if self.logistic:
+            # safe_sparse_dot(X, coef.T) + intercept: scipy sums the products row entry by row entry, in
+            # column order, in the result's precision (float32 for a float32 model on float32 features)
+            dtype = np.result_type(data.dtype, self.coef_rows.dtype)
+            products = data.astype(dtype)[:, None] * self.coef_rows[idx].astype(dtype, copy=False)
+            sums = np.add.accumulate(products, axis=0)[-1] if len(idx) else np.zeros(len(self.intercept), dtype)
+            decision = sums + self.intercept
+            if len(self.clf.classes_) <= 2:
+                p = expit(decision)
+                return np.stack([1 - p, p], axis=1)[0], idx, data
+            decision = decision[None, :]
+            decision -= decision.max(axis=1).reshape((-1, 1))
+            np.exp(decision, out=decision)
+            decision /= decision.sum(axis=1).reshape((-1, 1))
+            return decision[0], idx, data
+        row_matrix = sp.csr_array((data, idx, [0, len(idx)]), shape=(1, self.n_features))
+        return np.asarray(self.clf.predict_proba(row_matrix))[0], idx, data
+
+
+# --------------------------------------------------------------------------- the model
+class CompiledModel:
+    """The fitted Pipeline's numbers, computed with shared work. Build with :func:`compile_model`."""
+
+    def __init__(self, pipeline):
+        if not isinstance(pipeline, Pipeline) or list(pipeline.named_steps) != ["normalize", "joint"]:
+            raise NotCompilable("not a normalize -> joint pipeline")
+        normalizer, joint = pipeline.named_steps["normalize"], pipeline.named_steps["joint"]
+        if not isinstance(normalizer, TextNormalizer) or not isinstance(joint, JointClassifier):
+            raise NotCompilable("unknown normaliser or joint step")
+        self.steps = normalizer._steps()
+        self.column = normalizer.column
+        self.joint = joint
+        self.tasks = list(joint.tasks_)
+        self.models: list[dict[str, _TextModel] | _TextModel] = []
+        self.routers: list[TargetRouter | None] = []
+        for estimator in joint.estimators_:
+            if isinstance(estimator, TargetRouter):
+                self.models.append({t: m if isinstance(m, str) else _TextModel(m)
+                                    for t, m in estimator.estimators_.items()})
+                self.routers.append(estimator)
+            else:
+                self.models.append(_TextModel(estimator))
+                self.routers.append(None)
+        by_key: dict[tuple, list[_TextBlock]] = {}
+        for models in self.models:
+            for model in (models.values() if isinstance(models, dict) else [models]):
+                for block, _ in ([] if isinstance(model, str) else model.blocks):
+                    if isinstance(block, _TextBlock) and block.key is not None:
+                        by_key.setdefault(block.key, []).append(block)
+        for key, blocks in by_key.items():
+            shared = _SharedVocabulary(key, blocks)
+            for block in blocks:
+                block.shared = shared
+
+    def normalise(self, texts) -> list[str]:
+        steps = self.steps
+        return [normalize_text(str(t), steps) for t in texts]
+
+    def predict_proba(self, frame: pd.DataFrame, keep_features: bool = False):
+        """As ``pipeline.predict_proba(frame)`` (one array per task). With ``keep_features``, also per
+        task a list giving each row's ``(text model, csr matrix, row number in it)`` for evidence (``None`` if the row's
+        target was trained on one label)."""
+        frame = frame.reset_index(drop=True)
+        batch = _Batch(self.normalise(frame[self.column]))
+        frame = frame.assign(**{self.column: batch.texts})  # what the Pipeline's feature steps receive
+        probas, kept = [], []
+        targets = frame["target"].to_numpy(dtype=object)
+        for models, router in zip(self.models, self.routers):
+            rows_features: list = [None] * len(frame) if keep_features else []
+            if router is None:
+                X = models.features_of(batch, frame, None)
+                probas.append(np.asarray(models.clf.predict_proba(X)))
+                if keep_features:
+                    rows_features = [(models, X, i) for i in range(len(frame))]
+            else:
+                router._check_targets(targets)
+                out = np.zeros((len(frame), len(router.classes_)))
+                column_of = {label: i for i, label in enumerate(router.classes_)}
+                for target in sorted(set(targets)):
+                    rows = np.flatnonzero(targets == target)
+                    model = models[target]
+                    if isinstance(model, str):
+                        out[rows, column_of[model]] = 1.0
+                        continue
+                    X = model.features_of(batch, frame, rows)
+                    proba = np.asarray(model.clf.predict_proba(X))
+                    for j, label in enumerate(model.clf.classes_):
+                        out[rows, column_of[label]] = proba[:, j]
+                    if keep_features:
+                        for k, i in enumerate(rows):
+                            rows_features[i] = (model, X, k)
+                probas.append(out)
+            kept.append(rows_features)
+        probas = self.joint.scale_none(probas)
+        return (probas, kept) if keep_features else probas
+
+    def predict_one(self, text: str, row: dict):
+        """One record: per task ``(probabilities on joint.classes_, text model or None, (idx, data))``."""
+        normalised = normalize_text(str(text), self.steps)
+        row = {**row, self.column: normalised}  # what the Pipeline's feature steps receive
+        counted: dict = {}  # n-gram counts per analyser setting, shared by the task models
+        probas, found = [], []
+        for models, router, classes in zip(self.models, self.routers, self.joint.classes_):
+            if router is None:
+                p, idx, data = models.proba_one(normalised, row, counted)
+                probas.append(p[None, :])
+                found.append((models, (idx, data)))
+                continue
+            router._check_targets([row["target"]])
+            model = models[row["target"]]
+            out = np.zeros((1, len(router.classes_)))
+            column_of = {label: i for i, label in enumerate(router.classes_)}
+            if isinstance(model, str):
+                out[0, column_of[model]] = 1.0
+                found.append((None, None))
+            else:
+                p, idx, data = model.proba_one(normalised, row, counted)
+                for j, label in enumerate(model.clf.classes_):
+                    out[0, column_of[label]] = p[j]
+                found.append((model, (idx, data)))
+            probas.append(out)
+        return [p[0] for p in self.joint.scale_none(probas)], found
