@@ -28,6 +28,12 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+# The sweep's model family: the Mawqif experiment's per-target TF-IDF + logistic regression without the
+# joint sentiment features and target mention that its final adds (those configurations take the plain
+# CV path: the shared-count path does not cover them), with the fold cache on, as by default.
+BASE = ["model.sentiment_features=false", "model.target_mention=false", "model.target_aliases={}", "cv.cache=true",
+        "cv.select_sentiment_by=null", "model.classifier.C=0.5", "model.none_scale=0.5"]
+
 GRID = {
     "model.char.ngram_range": [[2, 4], [2, 5], [1, 4], [3, 5]],
     "model.char.min_df": [1, 2, 3, 5, 10],
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             for i, key in enumerate(GRID)}
     grid_text = "{" + ", ".join(f"{k}: [{', '.join(v)}]" for k, v in grid.items()) + "}"
     config = load_config(REPO / "experiments" / "mawqif.yaml",
-                         [f"grid={grid_text}", f"cv.folds={args.folds}", f"n_jobs={args.n_jobs}"])
+                         [f"grid={grid_text}", f"cv.folds={args.folds}", f"n_jobs={args.n_jobs}", *BASE])
     n_configs = len(config.configurations())
     print(f"{n_configs} configurations x {args.folds} folds on Mawqif train ...", file=sys.stderr, flush=True)
     load_before, cpu_before = os.getloadavg()[0], cpu_seconds()
