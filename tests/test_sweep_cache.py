@@ -105,7 +105,8 @@ def test_shared_cv_equals_the_pipeline_path(shared_datasets, tmp_path):
     pipelines, on a small Mawqif sample: 8 draws from C x char n-grams x min_df x none_scale, a sentiment classifier
     of its own or the stance one, and a pooled configuration (not covered: it takes the plain path)."""
     config = load_config(REPO / "experiments" / "mawqif.yaml",
-                         ["cv.folds=3", "n_jobs=1",
+                         ["cv.folds=3", "n_jobs=1", "model.sentiment_features=false", "model.target_mention=false",
+                          "model.target_aliases={}", "cv.select_sentiment_by=null",  # the family the shared path covers
                           "grid={model.classifier.C: [0.3, 3.0], model.char.ngram_range: [[2, 4], [3, 5]], "
                           "model.char.min_df: [1, 3], model.none_scale: [0.5, 1.0]}",
                           "search.kind=random", "search.n_trials=8"])
