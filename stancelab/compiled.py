@@ -260,17 +260,22 @@ def _analyse_char_wb(texts: list[str]) -> _Analysis:
     return _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(distinct)), list(distinct))
 
 
-def _analyse_words(texts: list[str], tokenize, ngram_range) -> _Analysis:
-    """Word n-grams as scikit-learn forms them (``" ".join`` of consecutive tokens of one text), with
-    each distinct n-gram string built once: an n-gram is coded by the pair (code of the (n-1)-gram at
-    the same start, code of its last token)."""
+def _tokens(texts: list[str], tokenize) -> tuple[list[str], np.ndarray]:
+    """Every text's tokens, one after the other, and how many each text has."""
     tokens: list[str] = []
     lengths = []
     for text in texts:
         found = tokenize(text)
         tokens.extend(found)
         lengths.append(len(found))
-    lengths = np.asarray(lengths, dtype=np.int64)
+    return tokens, np.asarray(lengths, dtype=np.int64)
+
+
+def _analyse_words(texts: list[str], tokenize, ngram_range) -> _Analysis:
+    """Word n-grams as scikit-learn forms them (``" ".join`` of consecutive tokens of one text), with
+    each distinct n-gram string built once: an n-gram is coded by the pair (code of the (n-1)-gram at
+    the same start, code of its last token)."""
+    tokens, lengths = _tokens(texts, tokenize)
     n_tokens = len(tokens)
     doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
     end_of = np.repeat(np.cumsum(lengths), lengths)  # one past the last token of each token's text
@@ -313,17 +318,11 @@ def _analyse_words_arrow(texts: list[str], tokenize, ngram_range, shared) -> _An
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    tokens: list[str] = []
-    lengths = []
-    for text in texts:
-        found = tokenize(text)
-        tokens.extend(found)
-        lengths.append(len(found))
+    tokens, lengths = _tokens(texts, tokenize)
     try:
         column = pa.array(tokens, type=pa.string())
     except (pa.ArrowException, UnicodeError):
         return None
-    lengths = np.asarray(lengths, dtype=np.int64)
     positions = np.arange(len(tokens), dtype=np.int64)
     doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
     end_of = np.repeat(np.cumsum(lengths), lengths)
