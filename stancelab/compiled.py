@@ -391,9 +391,6 @@ class _TextBlock:
 
     def counts(self, batch: _Batch, rows: np.ndarray | None):
         """Exactly ``CountVectorizer._count_vocab``'s matrix (+ ``binary``) for the rows."""
-        if self.key is None:
-            texts = batch.texts if rows is None else [batch.texts[i] for i in rows]
-            return None, texts
         analysis = batch.analysis(self.key, self.vec, self.shared)
         occurrences = analysis.occurrences if rows is None else analysis.occurrences[rows]
         counts = (occurrences @ analysis.unit_matrix(self)).tocsr()
@@ -402,22 +399,20 @@ class _TextBlock:
                           counts.indptr.astype(np.int32)), shape=counts.shape)
         if self.binary:
             X.data.fill(1)
-        return X, None
+        return X
 
-    def transform(self, batch: _Batch, rows: np.ndarray | None):
-        X, texts = self.counts(batch, rows)
-        if X is None:
-            return self.vec.transform(texts)
+    def transform(self, batch: _Batch, frame: pd.DataFrame, rows: np.ndarray | None):
+        if self.key is None:
+            return self.vec.transform(batch.texts if rows is None else [batch.texts[i] for i in rows])
+        X = self.counts(batch, rows)
         return self.tfidf.transform(X, copy=False) if self.tfidf is not None else X
 
-    def one(self, text: str, counted: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def one(self, text: str, row: dict, counted: dict) -> tuple[np.ndarray, np.ndarray]:
         """(sorted column indices, values) of one text's row, as ``transform`` computes them.
         ``counted`` shares the n-gram counts between blocks with the same analyser setting."""
         if self.key is None:
             row = sp.csr_array(self.vec.transform([text]))
             return row.indices.astype(np.int64), row.data
-        if counted is None:
-            counted = {}
         if self.key not in counted:  # merged n-gram ids and counts, shared by the blocks of this setting
             text = text.lower() if self.key[1] else text
             if self.key[0] == "char_wb":
@@ -464,10 +459,10 @@ class _OtherBlock:
         self.transformer = transformer
         self.columns = list(columns)
 
-    def transform(self, frame: pd.DataFrame):
-        return sp.csr_array(self.transformer.transform(frame[self.columns]))
+    def transform(self, batch: _Batch, frame: pd.DataFrame, rows):
+        return sp.csr_array(self.transformer.transform((frame if rows is None else frame.iloc[rows])[self.columns]))
 
-    def one(self, row: dict, counted=None):
+    def one(self, text: str, row: dict, counted: dict):
         x = sp.csr_array(self.transformer.transform(pd.DataFrame([{c: row[c] for c in self.columns}], dtype=object)))
         return x.indices.astype(np.int64), x.data
 
@@ -562,14 +557,7 @@ class _TextModel:
             self.intercept = np.asarray(self.clf.intercept_)
 
     def features_of(self, batch: _Batch, frame: pd.DataFrame, rows: np.ndarray | None):
-        parts = []
-        for block, _ in self.blocks:
-            if isinstance(block, _TextBlock):
-                parts.append(block.transform(batch, rows))
-            elif isinstance(block, (_MentionBlock, _SentimentBlock)):
-                parts.append(block.transform(batch, frame, rows))
-            else:
-                parts.append(block.transform(frame if rows is None else frame.iloc[rows]))
+        parts = [block.transform(batch, frame, rows) for block, _ in self.blocks]
         return sp.csr_array(sp.hstack(parts).tocsr())  # ColumnTransformer's sparse hstack
 
     def proba_all(self, batch: _Batch, frame: pd.DataFrame):
@@ -587,9 +575,7 @@ class _TextModel:
         return counted[key]
 
     def proba_one(self, text: str, row: dict, counted: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pieces = [block.one(text, counted) if isinstance(block, _TextBlock)
-                  else block.one(text, row, counted) if isinstance(block, (_MentionBlock, _SentimentBlock))
-                  else block.one(row) for block, _ in self.blocks]
+        pieces = [block.one(text, row, counted) for block, _ in self.blocks]
         idx = np.concatenate([i + offset for (i, _), (_, offset) in zip(pieces, self.blocks)])
         data = np.concatenate([d for _, d in pieces])
         if self.logistic:
