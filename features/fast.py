@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from itertools import repeat
+from itertools import compress, repeat
 
 import numpy as np
 import pandas as pd
@@ -58,8 +58,53 @@ def _slices(size: int, min_n: int, max_n: int) -> list[slice]:
     return out
 
 
+def _string_order(terms: list[str]) -> np.ndarray:
+    """The permutation that sorts ``terms`` as Python's ``sorted`` does (by code point). Arrow sorts
+    UTF-8 bytes, which is the same order, in C++; Python sorts what Arrow cannot encode."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pc.sort_indices(pa.array(terms, type=pa.string())).to_numpy().astype(np.int64)
+    except (ImportError, UnicodeError, pa.ArrowException):
+        return np.asarray(sorted(range(len(terms)), key=terms.__getitem__), dtype=np.int64)
+
+
 class FastCharWbCounting:
-    """Mixin for a ``CountVectorizer`` subclass: a vectorised ``_count_vocab`` for ``char_wb``."""
+    """Mixin for a ``CountVectorizer`` subclass: a vectorised ``_count_vocab`` for ``char_wb``, and
+    for every analyzer the vocabulary pruning (``min_df``/``max_df``) and sorting of ``fit`` without a
+    Python loop over the vocabulary (the same vocabulary, in the same insertion order, and the same
+    matrix as scikit-learn's; tests/test_fast_features.py)."""
+
+    def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):
+        if limit is not None:  # max_features: a top-k with ties, left to scikit-learn
+            return super()._limit_features(X, vocabulary, high, low, limit)
+        dfs = np.bincount(X.indices, minlength=X.shape[1])  # sklearn's _document_frequency of a csr matrix
+        mask = np.ones(len(dfs), dtype=bool)
+        if high is not None:
+            mask &= dfs <= high
+        if low is not None:
+            mask &= dfs >= low
+        new_indices = np.cumsum(mask) - 1
+        terms = list(vocabulary)
+        old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+        keep = mask[old]
+        vocabulary.clear()  # in place, kept terms in their order, as the parent's loop of deletions leaves it
+        vocabulary.update(zip(compress(terms, keep.tolist()), new_indices[old[keep]].tolist()))
+        kept_indices = np.where(mask)[0]
+        if len(kept_indices) == 0:
+            raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+        return X[:, kept_indices]
+
+    def _sort_features(self, X, vocabulary):
+        terms = list(vocabulary)
+        old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+        order = _string_order(terms)
+        map_index = np.empty(len(terms), dtype=X.indices.dtype)
+        map_index[old[order]] = np.arange(len(terms), dtype=X.indices.dtype)
+        vocabulary.update(zip(map(terms.__getitem__, order.tolist()), range(len(terms))))
+        X.indices = map_index.take(X.indices, mode="clip")
+        return X
 
     def _count_vocab(self, raw_documents, fixed_vocab):
         few = hasattr(raw_documents, "__len__") and len(raw_documents) < SMALL_BATCH
