@@ -95,18 +95,41 @@ class _Analysis:
         self.occurrences = occurrences
         self.units = units
         self._merged = None
+        self._counts = None
+
+    def _merged_ids(self, shared: "_SharedVocabulary") -> tuple[np.ndarray, np.ndarray]:
+        """Per unit, the merged ids of its n-grams (-1: in no vocabulary), and their units."""
+        if self._merged is None:  # one lookup serves every block
+            if self.kind == "char_wb":
+                self._merged = shared.gather(self.units)
+            else:
+                self._merged = (shared.ids(self.units), np.arange(len(self.units), dtype=np.int64))
+        return self._merged
+
+    def merged_counts(self, shared: "_SharedVocabulary") -> sp.csr_array:
+        """texts x merged ids: each text's count of each known n-gram, indices sorted in every row.
+        Computed once per batch and setting; each block then renames columns (``_TextBlock.counts``)."""
+        if self._counts is None:
+            if self.kind == "merged":  # occurrences are already merged ids, one entry per occurrence
+                counts = sp.csr_array(self.occurrences, copy=True)
+                counts.sum_duplicates()
+            else:
+                merged, unit_of = self._merged_ids(shared)
+                known = merged >= 0
+                indptr = np.concatenate([[0], np.cumsum(np.bincount(unit_of[known], minlength=len(self.units)))])
+                units = sp.csr_array((np.ones(int(known.sum()), dtype=np.int64), merged[known], indptr.astype(np.int64)),
+                                     shape=(len(self.units), len(shared.index)))
+                counts = (self.occurrences @ units).tocsr()
+                counts.sort_indices()
+            self._counts = counts
+        return self._counts
 
     def unit_matrix(self, block: "_TextBlock") -> sp.csr_array:
         """units x the block's vocabulary: how often each unit contains each known n-gram."""
         shared = block.shared
         if self.kind == "merged":  # occurrences are already in the shared vocabulary's ids
             return shared.selection(block)
-        if self._merged is None:  # n-gram ids in the shared vocabulary: one lookup serves every block
-            if self.kind == "char_wb":
-                self._merged = shared.gather(self.units)
-            else:
-                self._merged = (shared.ids(self.units), np.arange(len(self.units), dtype=np.int64))
-        merged, unit_of = self._merged
+        merged, unit_of = self._merged_ids(shared)
         columns = shared.columns[id(block)][merged]
         known = columns >= 0
         indptr = np.concatenate([[0], np.cumsum(np.bincount(unit_of[known], minlength=len(self.units)))])
@@ -483,11 +506,21 @@ class _TextBlock:
     def counts(self, batch: _Batch, rows: np.ndarray | None):
         """Exactly ``CountVectorizer._count_vocab``'s matrix (+ ``binary``) for the rows."""
         analysis = batch.analysis(self.key, self.vec, self.shared)
-        occurrences = analysis.occurrences if rows is None else analysis.occurrences[rows]
-        counts = (occurrences @ analysis.unit_matrix(self)).tocsr()
-        counts.sort_indices()
-        X = sp.csr_array((counts.data.astype(self.dtype), counts.indices.astype(np.int32),
-                          counts.indptr.astype(np.int32)), shape=counts.shape)
+        if self.monotone:  # rename the merged columns: ascending merged ids give ascending columns
+            merged = analysis.merged_counts(self.shared)
+            if rows is not None:
+                merged = merged[rows]
+            columns = self.columns[merged.indices]
+            known = columns >= 0
+            kept = np.concatenate([[0], np.cumsum(known)])
+            X = sp.csr_array((merged.data[known].astype(self.dtype), columns[known].astype(np.int32),
+                              kept[merged.indptr].astype(np.int32)), shape=(merged.shape[0], self.n_features))
+        else:
+            occurrences = analysis.occurrences if rows is None else analysis.occurrences[rows]
+            counts = (occurrences @ analysis.unit_matrix(self)).tocsr()
+            counts.sort_indices()
+            X = sp.csr_array((counts.data.astype(self.dtype), counts.indices.astype(np.int32),
+                              counts.indptr.astype(np.int32)), shape=counts.shape)
         if self.binary:
             X.data.fill(1)
         return X

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stancelab import datasets
-from stancelab.compiled import compile_model
+from stancelab.compiled import _TextBlock, compile_model
 from stancelab.config import ModelConfig
 from stancelab.model import build_pipeline
 from stancelab.prediction import Predictor
@@ -30,9 +30,14 @@ def _fit(cfg: dict, frame: pd.DataFrame):
     return build_pipeline(model, TASKS, seed=7).fit(model_input(frame), frame[TASKS].astype(object))
 
 
-def _assert_same(pipeline, frame: pd.DataFrame, single_rows: int = 40):
+def _assert_same(pipeline, frame: pd.DataFrame, single_rows: int = 40, monotone: bool = True):
     compiled = compile_model(pipeline)
     assert compiled is not None
+    blocks = [b for m in compiled._compiled.values() for b, _ in m.blocks if isinstance(b, _TextBlock) and b.key]
+    assert all(b.monotone for b in blocks)  # fitted vocabularies: the rename-only paths run
+    if not monotone:  # the paths for a vocabulary given in another order (sorting per row)
+        for b in blocks:
+            b.monotone = False
     X = model_input(frame)
     expected = pipeline.predict_proba(X)
     got = compiled.predict_proba(X)
@@ -57,6 +62,7 @@ def test_compiled_mawqif_model_is_bit_exact_on_every_text(shared_datasets):
                      "classifier": {"kind": "logreg", "C": 0.5}, "none_scale": 0.5},
                     train.sample(1000, random_state=1))
     _assert_same(pipeline, pd.concat([test, train], ignore_index=True), single_rows=300)
+    _assert_same(pipeline, test, single_rows=50, monotone=False)
 
 
 def test_compiled_english_word_trigrams_pooled(shared_datasets):
