@@ -95,3 +95,19 @@ def test_model_predictions_identical_to_the_unoptimised_pipeline(shared_datasets
     assert (fast.predict(test) == slow.predict(test)).all()
     for a, b in zip(fast.predict_proba(test), slow.predict_proba(test)):
         assert np.array_equal(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="ab ي\tلx.\u00a0", max_size=20), min_size=1, max_size=8).filter(
+    lambda texts: any(len(w) > 1 for t in texts for w in t.split())),
+    st.lists(st.text(alphabet="abx يل ", max_size=16), min_size=1, max_size=5),
+    st.sampled_from([(1, 1), (1, 2), (1, 3), (2, 3)]))
+def test_fast_word_counting_matches_on_any_text(fit_texts, new_texts, ngram_range):
+    fast = vectorizer("word", ngram_range=ngram_range)
+    try:
+        _slow(fast).fit(fit_texts)
+    except ValueError:  # no token of two letters: both refuse alike
+        with pytest.raises(ValueError):
+            fast.fit(fit_texts)
+        return
+    _assert_same(fast, _slow(fast), fit_texts, new_texts)
