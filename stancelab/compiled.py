@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -222,19 +223,7 @@ class _SharedVocabulary:
         there are many (``_cut_arrow``), by Python otherwise; both give the same ids (tested)."""
         if not words:
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        spans = self._spans
-        new = [word for word in dict.fromkeys(words) if word not in spans]
-        if new:
-            if len(spans) + len(new) > WORD_CACHE_SIZE:
-                self._reset()
-                new = list(dict.fromkeys(words))
-            self._learn(new)
-        where = np.array([spans[word] for word in words], dtype=np.int64).reshape(-1, 2)
-        starts, lengths = where[:, 0], where[:, 1]
-        total = int(lengths.sum())
-        offsets = np.cumsum(lengths) - lengths
-        index = np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
-        return self._flat[index].astype(np.int64), np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+        return self.slot_ids(self.slots(words))
 
     def quote(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """One text's distinct merged n-gram ids (ascending, only those in some vocabulary) and their
@@ -263,8 +252,8 @@ class _SharedVocabulary:
             self._learn(new)
         if not words:
             return np.empty(0, np.int32)
-        flat = self._flat
-        return np.concatenate([flat[start:start + length] for start, length in map(spans.__getitem__, words)])
+        flat, spans = self._flat, self._spans  # read after learning: a full cache starts afresh
+        return np.concatenate([flat[start:start + length] for start, length, _ in map(spans.__getitem__, words)])
 
     def prewarm(self, words) -> None:
         """Cut and remember ``words`` now (at load), so quotes made of known words skip that work."""
@@ -273,9 +262,11 @@ class _SharedVocabulary:
             self._learn(new)
 
     def _reset(self) -> None:
-        self._spans: dict[str, tuple[int, int]] = {}
+        self._spans: dict[str, tuple[int, int, int]] = {}  # word -> (start in _flat, length, slot)
         self._flat = np.empty(1024, dtype=np.int32)  # a growable buffer: the first self._used entries
         self._used = 0
+        self._starts = np.empty(1024, dtype=np.int64)  # per slot (a word's number in the cache)
+        self._lengths = np.empty(1024, dtype=np.int64)
 
     def _learn(self, new: list[str]) -> None:
         cut = self._cut_arrow(new) if len(new) >= ARROW_MIN_WORDS else None
@@ -292,11 +283,38 @@ class _SharedVocabulary:
             self._flat = grown
         self._flat[self._used: self._used + k] = ids
         spans = self._spans
-        start = self._used
-        for word, length in zip(new, lengths):
-            spans[word] = (start, length)
-            start += length
+        first = len(spans)
+        if first + len(new) > len(self._starts):
+            size = max(2 * len(self._starts), first + len(new))
+            self._starts, self._lengths = (np.concatenate([a[:first], np.empty(size - first, np.int64)])
+                                           for a in (self._starts, self._lengths))
+        lengths = np.asarray(lengths, dtype=np.int64)
+        starts = self._used + np.cumsum(lengths) - lengths
+        self._starts[first: first + len(new)] = starts
+        self._lengths[first: first + len(new)] = lengths
+        spans.update(zip(new, zip(starts.tolist(), lengths.tolist(), range(first, first + len(new)))))
         self._used += k
+
+    def slots(self, words: list[str]) -> np.ndarray:
+        """The cache slot of each word (cut and remembered first if new): for a batch."""
+        found = list(map(self._spans.get, words))
+        if None in found:
+            new = list(dict.fromkeys(w for w, f in zip(words, found) if f is None))
+            if len(self._spans) + len(new) > WORD_CACHE_SIZE:
+                self._reset()
+                new = list(dict.fromkeys(words))
+            self._learn(new)
+            found = list(map(self._spans.__getitem__, words))
+        return np.fromiter(map(itemgetter(2), found), dtype=np.int64, count=len(words))
+
+    def slot_ids(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The merged ids of the slots' words' n-grams (with repeats, -1: in no vocabulary) and, for
+        each id, the position of its slot in ``slots``."""
+        starts, lengths = self._starts[slots], self._lengths[slots]
+        total = int(lengths.sum())
+        offsets = np.cumsum(lengths) - lengths
+        index = np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
+        return self._flat[index].astype(np.int64), np.repeat(np.arange(len(slots), dtype=np.int64), lengths)
 
     def _cut_python(self, new: list[str]) -> tuple[list[int], np.ndarray]:
         """(number of n-grams of each word, their merged ids, word after word)."""
@@ -348,12 +366,17 @@ def _occurrence_matrix(codes: np.ndarray, indptr: np.ndarray, n_units: int) -> s
                         shape=(len(indptr) - 1, n_units))
 
 
-def _analyse_char_wb(texts: list[str]) -> _Analysis:
+def _analyse_char_wb(texts: list[str], shared: "_SharedVocabulary | None" = None) -> _Analysis:
     words: list[str] = []
     indptr = [0]
     for text in texts:  # scikit-learn collapses runs of whitespace, then str.split(): the same words
         words.extend(text.split())
         indptr.append(len(words))
+    if shared is not None:  # words numbered by their slot in the word cache: no hashing of strings again
+        units, codes = np.unique(shared.slots(words), return_inverse=True)
+        analysis = _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(units)), units)
+        analysis._merged = shared.slot_ids(units)  # now: a later batch may reset the cache
+        return analysis
     codes, distinct = pd.factorize(np.asarray(words, dtype=object)) if words else (np.empty(0, np.int64), [])
     return _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(distinct)), list(distinct))
 
@@ -460,7 +483,7 @@ class _Batch:
         if key not in self._analyses:
             texts = [t.lower() for t in self.texts] if key[1] else self.texts
             if key[0] == "char_wb":
-                self._analyses[key] = _analyse_char_wb(texts)
+                self._analyses[key] = _analyse_char_wb(texts, shared)
             else:
                 arrow = (_analyse_words_arrow(texts, vec.build_tokenizer(), key[3], shared)
                          if len(texts) >= ARROW_MIN_TEXTS and shared is not None else None)

@@ -179,3 +179,14 @@ def test_joint_model_with_mention_and_sentiment_features():
     rows = fast.frame(datasets.load("idlib", "test").head(20)[["text", "target", "actor"]].to_dict("records"))
     assert fast.predict_frame(rows) == slow.predict_frame(rows)
     assert [fast.predict([r])[0] for r in rows.to_dict("records")] == slow.predict_frame(rows)
+
+
+def test_a_full_word_cache_starts_afresh_with_the_same_numbers(monkeypatch):
+    """When the bounded word cache fills up (in a batch or in one quote) it is emptied and refilled;
+    the numbers must not change (a tiny cache makes that happen all the time)."""
+    import stancelab.compiled as compiled_module
+
+    monkeypatch.setattr(compiled_module, "WORD_CACHE_SIZE", 40)
+    pipeline, _ = _idlib_model()
+    frame = datasets.load("idlib", "test").reset_index(drop=True)
+    _assert_same(pipeline, pd.concat([frame, _small()], ignore_index=True), single_rows=60)
