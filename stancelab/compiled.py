@@ -24,8 +24,11 @@ l2 norm and a logistic regression's decision function summed in the order scikit
 code sums them, so the probabilities are bit-for-bit the Pipeline's (other classifiers get a
 one-row sparse matrix and their own ``predict_proba``).
 
-Anything the compiler does not recognise (a custom feature transformer such as the target
-interaction model, a vectorizer with a preprocessor, stop words or accent stripping) is either
+The target-interaction models (``target_mode`` interact / augmented: shared and per-target copies
+of the features) are compiled too: their blocks as above, then the interaction's own ``_augment``.
+
+Anything the compiler does not recognise (a custom feature transformer, a vectorizer with a
+preprocessor, stop words or accent stripping) is either
 handed to the fitted step's own ``transform`` or makes :func:`compile_model` return ``None``, and
 callers use the Pipeline. tests/test_compiled.py checks labels and probabilities against the
 Pipeline on whole benchmark test sets.
@@ -48,6 +51,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from features.fast import _char_wb_ngrams
+from features.interactions import TargetInteraction
 from features.mention import TargetMention
 from features.normalize import NormalizeSteps, TextNormalizer, normalize_text
 from stancelab.estimators import JointClassifier, SentimentProbabilities, TargetRouter
@@ -662,6 +666,18 @@ class _SentimentBlock:
         return idx, values[idx]
 
 
+def _copy_order(interaction, width: int) -> str | None:
+    """In which order ``interaction._augment`` stores a row's entries in the row's target copy: scipy's
+    sparse product (``mask @ shared``) has stored them in reverse. Probed on one row, so the one-quote
+    path sums in the same order as the Pipeline on any scipy; ``None``: some other order."""
+    if width < 3 or not len(interaction.targets_):
+        return None
+    row = sp.csr_matrix((np.array([1.0, 2.0, 3.0]), np.array([0, 1, 2]), np.array([0, 3])), shape=(1, width))
+    out = sp.csr_matrix(interaction._augment(row, pd.DataFrame({interaction.column: [interaction.targets_[0]]})))
+    copy = out.indices[3:].tolist()
+    return {(width, width + 1, width + 2): "ascending", (width + 2, width + 1, width): "descending"}.get(tuple(copy))
+
+
 class _TextModel:
     """A fitted ``Pipeline(features=ColumnTransformer, clf=...)``."""
 
@@ -669,9 +685,12 @@ class _TextModel:
         if not isinstance(model, Pipeline) or list(model.named_steps) != ["features", "clf"]:
             raise NotCompilable("not a features -> clf pipeline")
         features, self.clf = model.named_steps["features"], model.named_steps["clf"]
+        self.interaction = None  # target_mode interact/augmented: shared + per-target copies of the features
+        if isinstance(features, TargetInteraction):
+            self.interaction, features = features, features.features_
         if not isinstance(features, ColumnTransformer) or not features.sparse_output_:
             raise NotCompilable(f"feature step {type(features).__name__} (sparse output only)")
-        self.features = features
+        self.features = features if self.interaction is None else self.interaction  # feature names
         self.blocks: list[tuple[Any, int]] = []  # (block, column offset)
         offset = 0
         for name, transformer, columns in features.transformers_:
@@ -695,6 +714,12 @@ class _TextModel:
                 width = len(transformer.get_feature_names_out())
             self.blocks.append((block, offset))
             offset += width
+        self.n_base = offset
+        if self.interaction is not None:
+            self.scale = getattr(self.interaction, "shared_scale", 1.0)  # as is: its type sets the dtype
+            self.target_pos = {t: i for i, t in enumerate(self.interaction.targets_)}
+            self.copy_order = _copy_order(self.interaction, offset)
+            offset *= 1 + len(self.target_pos)
         self.n_features = offset
         self.logistic = isinstance(self.clf, LogisticRegression)
         if self.logistic:
@@ -703,7 +728,10 @@ class _TextModel:
 
     def features_of(self, batch: _Batch, frame: pd.DataFrame, rows: np.ndarray | None):
         parts = [block.transform(batch, frame, rows) for block, _ in self.blocks]
-        return sp.csr_array(sp.hstack(parts).tocsr())  # ColumnTransformer's sparse hstack
+        X = sp.csr_array(sp.hstack(parts).tocsr())  # ColumnTransformer's sparse hstack
+        if self.interaction is not None:  # its own code, on the same matrix
+            X = sp.csr_array(self.interaction._augment(sp.csr_matrix(X), frame if rows is None else frame.iloc[rows]))
+        return X
 
     def proba_all(self, batch: _Batch, frame: pd.DataFrame):
         """(features, probabilities) of every row of the batch, computed once per batch."""
@@ -723,6 +751,21 @@ class _TextModel:
         pieces = [block.one(text, row, counted) for block, _ in self.blocks]
         idx = np.concatenate([i + offset if offset else i for (i, _), (_, offset) in zip(pieces, self.blocks)])
         data = np.concatenate([d for _, d in pieces])
+        if self.interaction is not None:  # TargetInteraction._augment on one row: s * row, then the row again
+            position = self.target_pos.get(row["target"])
+            if self.copy_order is None:  # an order not recognised: its own code on a one-row matrix
+                x = sp.csr_array(self.interaction._augment(sp.csr_matrix((data, idx, [0, len(idx)]),
+                                                                         shape=(1, self.n_base)),
+                                                           pd.DataFrame({self.interaction.column: [row["target"]]})))
+                idx, data = x.indices.astype(np.int64), x.data
+            else:
+                shared = data if self.scale == 1.0 else data * self.scale  # at its target's copy, if it has one
+                if position is None:
+                    data = shared
+                else:
+                    own, copy = (idx, data) if self.copy_order == "ascending" else (idx[::-1], data[::-1])
+                    idx = np.concatenate([idx, own + (1 + position) * self.n_base])
+                    data = np.concatenate([shared, copy])
         if self.logistic:
             # safe_sparse_dot(X, coef.T) + intercept: scipy sums the products row entry by row entry, in
             # column order, in the result's precision (float32 for a float32 model on float32 features)

@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from stancelab import tracking
+from features.interactions import TargetInteraction
 from stancelab.compiled import compile_model
 from stancelab.errors import UserError
 from stancelab.estimators import TargetRouter
@@ -52,6 +53,8 @@ class Predictor:
         stance = joint.estimator_for("stance")
         if isinstance(stance, TargetRouter):
             targets = {t: targets.get(t, [t]) for t in stance.targets_}
+        elif isinstance(getattr(stance, "named_steps", {}).get("features"), TargetInteraction):
+            targets = {t: targets.get(t, [t]) for t in stance.named_steps["features"].targets_}
         self.targets: dict[str, list[str]] = {t: list(names) for t, names in targets.items()}
         self._lookup = {}
         for target, names in self.targets.items():
