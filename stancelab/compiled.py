@@ -292,6 +292,14 @@ class _SharedVocabulary:
             size = max(2 * len(self._starts), first + len(new))
             self._starts, self._lengths = (np.concatenate([a[:first], np.empty(size - first, np.int64)])
                                            for a in (self._starts, self._lengths))
+        if len(new) <= 8:  # a quote's few new words: plain Python is cheaper than array set-up
+            start, starts, lengths_ = self._used, self._starts, self._lengths
+            for slot, (word, length) in enumerate(zip(new, lengths), first):
+                spans[word] = (start, length, slot)
+                starts[slot], lengths_[slot] = start, length
+                start += length
+            self._used += k
+            return
         lengths = np.asarray(lengths, dtype=np.int64)
         starts = self._used + np.cumsum(lengths) - lengths
         self._starts[first: first + len(new)] = starts
@@ -661,7 +669,9 @@ class _SentimentBlock:
         return self._layout(proba if rows is None else proba[rows])
 
     def one(self, text: str, row: dict, counted: dict):
-        values = self._layout(self.inner.proba_one_memo(text, row, counted)[0][None, :])[0]
+        values = np.zeros(len(self.classes))  # _layout on one row
+        values[self.columns] = self.inner.proba_one_memo(text, row, counted)[0]
+        values = self.scale * values
         idx = np.flatnonzero(values)  # ColumnTransformer's sparse hstack keeps only non-zeros
         return idx, values[idx]
 

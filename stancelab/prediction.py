@@ -62,17 +62,19 @@ class Predictor:
                 self._lookup[_target_key(name)] = target
         self._names_cache: dict[int, np.ndarray] = {}
         self._weights_cache: dict[tuple, np.ndarray | None] = {}
+        self._name_parts: dict[int, dict[int, tuple[str, str]]] = {}
         self._class_names = [[str(c) for c in classes] for classes in joint.classes_]
         # The same numbers as the Pipeline with far less work (stancelab/compiled.py); None for a model
         # with steps the compiler does not know, which then runs through the Pipeline itself.
         self.compiled = compile_model(self.pipeline)
 
     def __getstate__(self):  # shipped to Dask workers: the compiled model and caches are rebuilt there
-        return {k: v for k, v in self.__dict__.items() if k not in ("compiled", "_names_cache", "_weights_cache")}
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("compiled", "_names_cache", "_weights_cache", "_name_parts")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._names_cache, self._weights_cache = {}, {}
+        self._names_cache, self._weights_cache, self._name_parts = {}, {}, {}
         self.compiled = compile_model(self.pipeline)
 
     # ------------------------------------------------------------------ input checks
@@ -207,10 +209,14 @@ class Predictor:
             top = top[contributions[top] >= kth]
         order = top[np.argsort(-contributions[top], kind="stable")][:k]
         names = self._feature_names(features)
+        parts = self._name_parts.setdefault(id(features), {})  # column -> (kind, n-gram), as met
         out = []
-        for j in order:
-            kind, _, ngram = str(names[indices[j]]).partition("__")
-            out.append({"ngram": ngram.strip(), "kind": kind, "weight": round(float(contributions[j]), 4)})
+        for column, weight in zip(indices[order].tolist(), contributions[order].tolist()):
+            found = parts.get(column)
+            if found is None:
+                kind, _, ngram = str(names[column]).partition("__")
+                found = parts[column] = (kind, ngram.strip())
+            out.append({"ngram": found[1], "kind": found[0], "weight": round(weight, 4)})
         return out
 
     def _label_weights(self, clf, label: str) -> np.ndarray | None:
