@@ -22,9 +22,9 @@ exactly as before (its class name and attributes do not change).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from functools import lru_cache
 
-from itertools import repeat
+from itertools import compress, repeat
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,13 @@ def _char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
 _SLICES: dict[tuple[int, int, int], list[slice]] = {}
 
 
+@lru_cache(maxsize=1 << 17)
+def _char_wb_ngrams_cached(word: str, min_n: int, max_n: int) -> tuple[str, ...]:
+    """``_char_wb_ngrams``, remembered: fitting a model cuts the same words many times (per target,
+    per task, per inner fold). A bounded cache of a pure function."""
+    return tuple(_char_wb_ngrams(word, min_n, max_n))
+
+
 def _slices(size: int, min_n: int, max_n: int) -> list[slice]:
     out: list[slice] = []
     for n in range(min_n, max_n + 1):
@@ -58,12 +65,70 @@ def _slices(size: int, min_n: int, max_n: int) -> list[slice]:
     return out
 
 
+def _word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
+    """scikit-learn's ``_word_ngrams`` without stop words: the tokens (if ``min_n`` is 1), then each
+    n-gram length in turn, each n tokens in a row joined by a space, in order."""
+    grams = list(tokens) if min_n == 1 else []
+    for n in range(max(min_n, 2), min(max_n, len(tokens)) + 1):
+        grams.extend(map(" ".join, zip(*[tokens[i:] for i in range(n)])))
+    return grams
+
+
+def _string_order(terms: list[str]) -> np.ndarray:
+    """The permutation that sorts ``terms`` as Python's ``sorted`` does (by code point). Arrow sorts
+    UTF-8 bytes, which is the same order, in C++; Python sorts what Arrow cannot encode."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pc.sort_indices(pa.array(terms, type=pa.string())).to_numpy().astype(np.int64)
+    except (ImportError, UnicodeError, pa.ArrowException):
+        return np.asarray(sorted(range(len(terms)), key=terms.__getitem__), dtype=np.int64)
+
+
 class FastCharWbCounting:
-    """Mixin for a ``CountVectorizer`` subclass: a vectorised ``_count_vocab`` for ``char_wb``."""
+    """Mixin for a ``CountVectorizer`` subclass: a vectorised ``_count_vocab`` for ``char_wb``, and
+    for every analyzer the vocabulary pruning (``min_df``/``max_df``) and sorting of ``fit`` without a
+    Python loop over the vocabulary (the same vocabulary, in the same insertion order, and the same
+    matrix as scikit-learn's; tests/test_fast_features.py)."""
+
+    def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):
+        if limit is not None:  # max_features: a top-k with ties, left to scikit-learn
+            return super()._limit_features(X, vocabulary, high, low, limit)
+        dfs = np.bincount(X.indices, minlength=X.shape[1])  # sklearn's _document_frequency of a csr matrix
+        mask = np.ones(len(dfs), dtype=bool)
+        if high is not None:
+            mask &= dfs <= high
+        if low is not None:
+            mask &= dfs >= low
+        new_indices = np.cumsum(mask) - 1
+        terms = list(vocabulary)
+        old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+        keep = mask[old]
+        vocabulary.clear()  # in place, kept terms in their order, as the parent's loop of deletions leaves it
+        vocabulary.update(zip(compress(terms, keep.tolist()), new_indices[old[keep]].tolist()))
+        kept_indices = np.where(mask)[0]
+        if len(kept_indices) == 0:
+            raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+        return X[:, kept_indices]
+
+    def _sort_features(self, X, vocabulary):
+        terms = list(vocabulary)
+        old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+        order = _string_order(terms)
+        map_index = np.empty(len(terms), dtype=X.indices.dtype)
+        map_index[old[order]] = np.arange(len(terms), dtype=X.indices.dtype)
+        vocabulary.update(zip(map(terms.__getitem__, order.tolist()), range(len(terms))))
+        X.indices = map_index.take(X.indices, mode="clip")
+        return X
 
     def _count_vocab(self, raw_documents, fixed_vocab):
         few = hasattr(raw_documents, "__len__") and len(raw_documents) < SMALL_BATCH
-        if self.analyzer != "char_wb" or few:  # a few texts: the parent's loop has less fixed cost
+        if few:  # a few texts: the parent's loop has less fixed cost
+            return super()._count_vocab(raw_documents, fixed_vocab)
+        if self.analyzer == "word" and self.tokenizer is None and self.stop_words is None:
+            return self._count_word_vocab(raw_documents, fixed_vocab)
+        if self.analyzer != "char_wb":
             return super()._count_vocab(raw_documents, fixed_vocab)
         from sklearn.utils._sparse import _align_api_if_sparse
 
@@ -77,24 +142,19 @@ class FastCharWbCounting:
             indptr.append(len(words))
         occurrences, distinct = pd.factorize(np.asarray(words, dtype=object)) if words else (np.empty(0, np.int64), [])
 
+        min_n, max_n = self.ngram_range
+        flat: list[str] = []  # every distinct word's n-grams, word after word
+        w_indptr = [0]
+        for word in distinct:
+            flat.extend(_char_wb_ngrams_cached(word, min_n, max_n))
+            w_indptr.append(len(flat))
         if fixed_vocab:
             vocabulary = self.vocabulary_
             unknown = len(vocabulary)  # out-of-vocabulary n-grams go to one extra column, dropped below
-            lookup = vocabulary.get
-        else:
-            vocabulary = defaultdict()
-            vocabulary.default_factory = vocabulary.__len__
-            lookup = vocabulary.__getitem__
-        min_n, max_n = self.ngram_range
-        w_indices: list[int] = []
-        w_indptr = [0]
-        for word in distinct:
-            grams = _char_wb_ngrams(word, min_n, max_n)
-            w_indices.extend(map(lookup, grams, repeat(unknown, len(grams))) if fixed_vocab else map(lookup, grams))
-            w_indptr.append(len(w_indices))
-
-        if not fixed_vocab:
-            vocabulary = dict(vocabulary)
+            w_indices = np.fromiter(map(vocabulary.get, flat, repeat(unknown)), dtype=np.int64, count=len(flat))
+        else:  # ids in order of first appearance, as the parent's defaultdict gives them
+            w_indices, terms = pd.factorize(np.asarray(flat, dtype=object)) if flat else (np.empty(0, np.int64), [])
+            vocabulary = dict(zip(terms, range(len(terms))))
             if not vocabulary:
                 raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         n_docs, n_words, n_features = len(indptr) - 1, len(distinct), len(vocabulary)
@@ -110,5 +170,39 @@ class FastCharWbCounting:
         index_dtype = np.int64 if counts.nnz > np.iinfo(np.int32).max else np.int32
         X = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
                           counts.indptr.astype(index_dtype)), shape=(n_docs, n_features), dtype=self.dtype)
+        X.sort_indices()
+        return vocabulary, _align_api_if_sparse(X)
+
+    def _count_word_vocab(self, raw_documents, fixed_vocab):
+        """``analyzer="word"``: the parent's n-grams, counted with pandas' hash table instead of a dict
+        per document. Ids are given in order of first appearance, as the parent's ``defaultdict`` does,
+        and each row's entries are sorted, as the parent sorts them."""
+        from sklearn.utils._sparse import _align_api_if_sparse
+
+        preprocess, decode, tokenize = self.build_preprocessor(), self.decode, self.build_tokenizer()
+        min_n, max_n = self.ngram_range
+        grams: list[str] = []
+        indptr = [0]
+        for doc in raw_documents:
+            grams.extend(_word_ngrams(tokenize(preprocess(decode(doc))), min_n, max_n))
+            indptr.append(len(grams))
+        if fixed_vocab:
+            vocabulary = self.vocabulary_
+            codes = np.fromiter(map(vocabulary.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
+        else:
+            codes, distinct = pd.factorize(np.asarray(grams, dtype=object)) if grams else (np.empty(0, np.int64), [])
+            vocabulary = dict(zip(distinct, range(len(distinct))))
+            if not vocabulary:
+                raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        indptr = np.asarray(indptr, dtype=np.int64)
+        rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+        known = codes >= 0
+        rows, codes = rows[known], np.asarray(codes, dtype=np.int64)[known]
+        counts = sp.csr_array((np.ones(len(codes), dtype=np.int64), (rows, codes)),
+                              shape=(len(indptr) - 1, len(vocabulary)))  # duplicates summed, rows sorted
+        counts.sum_duplicates()
+        index_dtype = np.int64 if counts.nnz > np.iinfo(np.int32).max else np.int32
+        X = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
+                          counts.indptr.astype(index_dtype)), shape=counts.shape, dtype=self.dtype)
         X.sort_indices()
         return vocabulary, _align_api_if_sparse(X)

@@ -19,7 +19,7 @@ per occurrence, and one quote pays for DataFrame plumbing and input validation i
 - hands those counts to the vectorizer's own fitted ``TfidfTransformer`` and the blocks to the
   classifier's own ``predict_proba``, so every number after counting is computed by the same code.
 
-One quote takes a dict-and-Counter path with no sparse matrices: counts, then TF-IDF weights, the
+One quote takes a small-array path with no sparse matrices: counts, then TF-IDF weights, the
 l2 norm and a logistic regression's decision function summed in the order scikit-learn's sparse
 code sums them, so the probabilities are bit-for-bit the Pipeline's (other classifiers get a
 one-row sparse matrix and their own ``predict_proba``).
@@ -33,8 +33,9 @@ Pipeline on whole benchmark test sets.
 
 from __future__ import annotations
 
-from collections import Counter
+import math
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -95,23 +96,75 @@ class _Analysis:
         self.occurrences = occurrences
         self.units = units
         self._merged = None
+        self._counts = None
+
+    def _merged_ids(self, shared: "_SharedVocabulary") -> tuple[np.ndarray, np.ndarray]:
+        """Per unit, the merged ids of its n-grams (-1: in no vocabulary), and their units."""
+        if self._merged is None:  # one lookup serves every block
+            if self.kind == "char_wb":
+                self._merged = shared.gather(self.units)
+            else:
+                self._merged = (shared.ids(self.units), np.arange(len(self.units), dtype=np.int64))
+        return self._merged
+
+    def merged_counts(self, shared: "_SharedVocabulary") -> sp.csr_array:
+        """texts x merged ids: each text's count of each known n-gram, indices sorted in every row.
+        Computed once per batch and setting; each block then renames columns (``_TextBlock.counts``)."""
+        if self._counts is None:
+            if self.kind == "merged":  # occurrences are already merged ids, one entry per occurrence
+                counts = sp.csr_array(self.occurrences, copy=True)
+                counts.sum_duplicates()
+            else:
+                merged, unit_of = self._merged_ids(shared)
+                known = merged >= 0
+                indptr = np.concatenate([[0], np.cumsum(np.bincount(unit_of[known], minlength=len(self.units)))])
+                units = sp.csr_array((np.ones(int(known.sum()), dtype=np.int64), merged[known], indptr.astype(np.int64)),
+                                     shape=(len(self.units), len(shared.index)))
+                counts = (self.occurrences @ units).tocsr()
+                counts.sort_indices()
+            self._counts = counts
+        return self._counts
 
     def unit_matrix(self, block: "_TextBlock") -> sp.csr_array:
         """units x the block's vocabulary: how often each unit contains each known n-gram."""
         shared = block.shared
         if self.kind == "merged":  # occurrences are already in the shared vocabulary's ids
             return shared.selection(block)
-        if self._merged is None:  # n-gram ids in the shared vocabulary: one lookup serves every block
-            if self.kind == "char_wb":
-                self._merged = shared.gather(self.units)
-            else:
-                self._merged = (shared.ids(self.units), np.arange(len(self.units), dtype=np.int64))
-        merged, unit_of = self._merged
+        merged, unit_of = self._merged_ids(shared)
         columns = shared.columns[id(block)][merged]
         known = columns >= 0
         indptr = np.concatenate([[0], np.cumsum(np.bincount(unit_of[known], minlength=len(self.units)))])
         return sp.csr_array((np.ones(int(known.sum()), dtype=np.int64), columns[known], indptr.astype(np.int64)),
                             shape=(len(self.units), block.n_features))
+
+
+def _distinct_counts(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(ids, return_counts=True)`` without the -1s (n-grams in no vocabulary), in fewer
+    numpy calls (one quote's ids: a few hundred)."""
+    ids = np.sort(ids)
+    n = len(ids)
+    if n == 0:
+        return ids.astype(np.int64), np.empty(0, np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    numbers = np.subtract(np.append(starts[1:], n), starts)
+    merged = ids[starts].astype(np.int64)
+    if merged[0] < 0:
+        return merged[1:], numbers[1:]
+    return merged, numbers
+
+
+def _sorted_terms(blocks) -> list[str]:
+    """The union of the blocks' vocabularies in Python's string order (code points). Arrow sorts
+    UTF-8 bytes, which is the same order, and much faster; Python sorts what Arrow cannot take."""
+    terms = list(set().union(*(block.vocabulary for block in blocks)))
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        array = pa.array(terms, type=pa.string())
+    except (ImportError, pa.ArrowException, UnicodeError):
+        return sorted(terms)
+    return array.take(pc.sort_indices(array)).to_pylist()
 
 
 class _SharedVocabulary:
@@ -121,17 +174,20 @@ class _SharedVocabulary:
 
     def __init__(self, key: tuple, blocks: list["_TextBlock"]):
         self.key = key
-        self.index: dict[str, int] = {}
-        for block in blocks:
-            for gram in block.vocabulary:
-                self.index.setdefault(gram, len(self.index))
+        self.tokenize = blocks[0].vec.build_tokenizer() if key[0] == "word" else None
+        # Merged ids in sorted order of the n-grams: a fitted vocabulary's columns are its n-grams in
+        # sorted order too, so ascending merged ids map to ascending columns in every block.
+        self.index: dict[str, int] = {gram: i for i, gram in enumerate(_sorted_terms(blocks))}
         self.columns: dict[int, np.ndarray] = {}
+        self.monotone: dict[int, bool] = {}
         for block in blocks:
             column = np.full(len(self.index) + 1, -1, dtype=np.int64)  # the last slot answers merged id -1
             where = np.fromiter(map(self.index.__getitem__, block.vocabulary), dtype=np.int64,
                                 count=len(block.vocabulary))
             column[where] = np.fromiter(block.vocabulary.values(), dtype=np.int64, count=len(block.vocabulary))
             self.columns[id(block)] = column
+            present = column[column >= 0]  # a vocabulary given by hand need not be sorted
+            self.monotone[id(block)] = bool(np.all(present[1:] > present[:-1]))
         self._value_set = None
         self._selections: dict[int, sp.csr_array] = {}
         self._reset()
@@ -167,6 +223,26 @@ class _SharedVocabulary:
         there are many (``_cut_arrow``), by Python otherwise; both give the same ids (tested)."""
         if not words:
             return np.empty(0, np.int64), np.empty(0, np.int64)
+        return self.slot_ids(self.slots(words))
+
+    def quote(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """One text's distinct merged n-gram ids (ascending, only those in some vocabulary) and their
+        counts: the work a quote's blocks of this setting share."""
+        if self.key[1]:
+            text = text.lower()
+        if self.key[0] != "char_wb":  # scikit-learn's word analyser: tokens, then " ".join of n in a row
+            tokens = self.tokenize(text)
+            min_n, max_n = self.key[3]
+            grams = list(tokens) if min_n == 1 else []
+            for n in range(max(min_n, 2), min(max_n, len(tokens)) + 1):
+                grams.extend(map(" ".join, zip(*[tokens[i:] for i in range(n)])))
+            ids = self.ids(grams)
+        else:
+            ids = self._word_ids(text.split())
+        return _distinct_counts(ids)
+
+    def _word_ids(self, words: list[str]) -> np.ndarray:
+        """The merged ids of the words' char_wb n-grams, with repeats (one quote)."""
         spans = self._spans
         new = [word for word in dict.fromkeys(words) if word not in spans]
         if new:
@@ -174,34 +250,74 @@ class _SharedVocabulary:
                 self._reset()
                 new = list(dict.fromkeys(words))
             self._learn(new)
-        where = np.array([spans[word] for word in words], dtype=np.int64).reshape(-1, 2)
-        starts, lengths = where[:, 0], where[:, 1]
-        total = int(lengths.sum())
-        offsets = np.cumsum(lengths) - lengths
-        index = np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
-        return self._flat[index].astype(np.int64), np.repeat(np.arange(len(words), dtype=np.int64), lengths)
+        if not words:
+            return np.empty(0, np.int32)
+        flat, spans = self._flat, self._spans  # read after learning: a full cache starts afresh
+        return np.concatenate([flat[start:start + length] for start, length, _ in map(spans.__getitem__, words)])
+
+    def prewarm(self, words) -> None:
+        """Cut and remember ``words`` now (at load), so quotes made of known words skip that work."""
+        new = [word for word in dict.fromkeys(words) if word not in self._spans][: WORD_CACHE_SIZE // 2]
+        if new:
+            self._learn(new)
 
     def _reset(self) -> None:
-        self._spans: dict[str, tuple[int, int]] = {}
+        self._spans: dict[str, tuple[int, int, int]] = {}  # word -> (start in _flat, length, slot)
         self._flat = np.empty(1024, dtype=np.int32)  # a growable buffer: the first self._used entries
         self._used = 0
+        self._starts = np.empty(1024, dtype=np.int64)  # per slot (a word's number in the cache)
+        self._lengths = np.empty(1024, dtype=np.int64)
 
     def _learn(self, new: list[str]) -> None:
-        cut = (self._cut_arrow(new) if len(new) >= ARROW_MIN_WORDS else None) or self._cut_python(new)
-        rows, ids = cut
-        order = np.argsort(rows, kind="stable")
-        lengths = np.bincount(rows, minlength=len(new))
+        cut = self._cut_arrow(new) if len(new) >= ARROW_MIN_WORDS else None
+        if cut is None:
+            lengths, ids = self._cut_python(new)
+        else:  # grouped by word, in order
+            rows, ids = cut
+            ids = ids[np.argsort(rows, kind="stable")]
+            lengths = np.bincount(rows, minlength=len(new)).tolist()
         k = len(ids)
         if self._used + k > len(self._flat):
             grown = np.empty(max(2 * len(self._flat), self._used + k), dtype=np.int32)
             grown[: self._used] = self._flat[: self._used]
             self._flat = grown
-        self._flat[self._used: self._used + k] = ids[order]
+        self._flat[self._used: self._used + k] = ids
+        spans = self._spans
+        first = len(spans)
+        if first + len(new) > len(self._starts):
+            size = max(2 * len(self._starts), first + len(new))
+            self._starts, self._lengths = (np.concatenate([a[:first], np.empty(size - first, np.int64)])
+                                           for a in (self._starts, self._lengths))
+        lengths = np.asarray(lengths, dtype=np.int64)
         starts = self._used + np.cumsum(lengths) - lengths
+        self._starts[first: first + len(new)] = starts
+        self._lengths[first: first + len(new)] = lengths
+        spans.update(zip(new, zip(starts.tolist(), lengths.tolist(), range(first, first + len(new)))))
         self._used += k
-        self._spans.update(zip(new, zip(starts.tolist(), lengths.tolist())))
 
-    def _cut_python(self, new: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def slots(self, words: list[str]) -> np.ndarray:
+        """The cache slot of each word (cut and remembered first if new): for a batch."""
+        found = list(map(self._spans.get, words))
+        if None in found:
+            new = list(dict.fromkeys(w for w, f in zip(words, found) if f is None))
+            if len(self._spans) + len(new) > WORD_CACHE_SIZE:
+                self._reset()
+                new = list(dict.fromkeys(words))
+            self._learn(new)
+            found = list(map(self._spans.__getitem__, words))
+        return np.fromiter(map(itemgetter(2), found), dtype=np.int64, count=len(words))
+
+    def slot_ids(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The merged ids of the slots' words' n-grams (with repeats, -1: in no vocabulary) and, for
+        each id, the position of its slot in ``slots``."""
+        starts, lengths = self._starts[slots], self._lengths[slots]
+        total = int(lengths.sum())
+        offsets = np.cumsum(lengths) - lengths
+        index = np.repeat(starts - offsets, lengths) + np.arange(total, dtype=np.int64)
+        return self._flat[index].astype(np.int64), np.repeat(np.arange(len(slots), dtype=np.int64), lengths)
+
+    def _cut_python(self, new: list[str]) -> tuple[list[int], np.ndarray]:
+        """(number of n-grams of each word, their merged ids, word after word)."""
         min_n, max_n = self.key[2]
         flat: list[str] = []
         lengths = []
@@ -209,7 +325,7 @@ class _SharedVocabulary:
             grams = _char_wb_ngrams(word, min_n, max_n)
             flat.extend(grams)
             lengths.append(len(grams))
-        return np.repeat(np.arange(len(new), dtype=np.int64), lengths), self.ids(flat)
+        return lengths, self.ids(flat)
 
     def _cut_arrow(self, new: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """The same n-grams as ``_char_wb_ngrams`` (windows of n < padded size, and the whole padded
@@ -250,12 +366,17 @@ def _occurrence_matrix(codes: np.ndarray, indptr: np.ndarray, n_units: int) -> s
                         shape=(len(indptr) - 1, n_units))
 
 
-def _analyse_char_wb(texts: list[str]) -> _Analysis:
+def _analyse_char_wb(texts: list[str], shared: "_SharedVocabulary | None" = None) -> _Analysis:
     words: list[str] = []
     indptr = [0]
     for text in texts:  # scikit-learn collapses runs of whitespace, then str.split(): the same words
         words.extend(text.split())
         indptr.append(len(words))
+    if shared is not None:  # words numbered by their slot in the word cache: no hashing of strings again
+        units, codes = np.unique(shared.slots(words), return_inverse=True)
+        analysis = _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(units)), units)
+        analysis._merged = shared.slot_ids(units)  # now: a later batch may reset the cache
+        return analysis
     codes, distinct = pd.factorize(np.asarray(words, dtype=object)) if words else (np.empty(0, np.int64), [])
     return _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(distinct)), list(distinct))
 
@@ -362,7 +483,7 @@ class _Batch:
         if key not in self._analyses:
             texts = [t.lower() for t in self.texts] if key[1] else self.texts
             if key[0] == "char_wb":
-                self._analyses[key] = _analyse_char_wb(texts)
+                self._analyses[key] = _analyse_char_wb(texts, shared)
             else:
                 arrow = (_analyse_words_arrow(texts, vec.build_tokenizer(), key[3], shared)
                          if len(texts) >= ARROW_MIN_TEXTS and shared is not None else None)
@@ -371,6 +492,20 @@ class _Batch:
 
 
 # --------------------------------------------------------------------------- fitted blocks
+TF_TABLE_SIZE = 1024  # counts of one n-gram in one quote below this get 1 + log(count) from a table
+
+
+def _sublinear_table(dtype) -> np.ndarray | None:
+    """``table[k] = 1 + log(k)`` computed exactly as ``TfidfTransformer`` does on a ``dtype`` array
+    (``np.log`` in place, then ``+= 1``), so a lookup gives the same bits."""
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        return None
+    table = np.arange(TF_TABLE_SIZE, dtype=dtype)
+    np.log(table[1:], table[1:])
+    table[1:] += 1.0
+    return table
+
+
 class _TextBlock:
     """One fitted vectorizer on the ``text`` column."""
 
@@ -382,21 +517,33 @@ class _TextBlock:
         self.binary = bool(vec.binary)
         self.dtype = vec.dtype
         self.tfidf = vec._tfidf if isinstance(vec, TfidfVectorizer) else None
-        self._analyzer = vec.build_analyzer() if self.key is not None and self.key[0] == "word" else None
         tfidf = self.tfidf
         self.sublinear = bool(tfidf is not None and tfidf.sublinear_tf)
         self.idf = np.asarray(tfidf.idf_) if tfidf is not None and tfidf.use_idf else None
         self.norm = tfidf.norm if tfidf is not None else None
-        self.shared: _SharedVocabulary | None = None  # set by CompiledModel
+        self.shared: _SharedVocabulary | None = None  # set by CompiledModel, with self.columns
+        self.columns: np.ndarray | None = None  # merged n-gram id -> this block's column (-1: none)
+        self.monotone = False  # columns ascend with merged ids (no sort per quote)
+        self.tf_table = _sublinear_table(self.dtype) if self.sublinear else None
 
     def counts(self, batch: _Batch, rows: np.ndarray | None):
         """Exactly ``CountVectorizer._count_vocab``'s matrix (+ ``binary``) for the rows."""
         analysis = batch.analysis(self.key, self.vec, self.shared)
-        occurrences = analysis.occurrences if rows is None else analysis.occurrences[rows]
-        counts = (occurrences @ analysis.unit_matrix(self)).tocsr()
-        counts.sort_indices()
-        X = sp.csr_array((counts.data.astype(self.dtype), counts.indices.astype(np.int32),
-                          counts.indptr.astype(np.int32)), shape=counts.shape)
+        if self.monotone:  # rename the merged columns: ascending merged ids give ascending columns
+            merged = analysis.merged_counts(self.shared)
+            if rows is not None:
+                merged = merged[rows]
+            columns = self.columns[merged.indices]
+            known = columns >= 0
+            kept = np.concatenate([[0], np.cumsum(known)])
+            X = sp.csr_array((merged.data[known].astype(self.dtype), columns[known].astype(np.int32),
+                              kept[merged.indptr].astype(np.int32)), shape=(merged.shape[0], self.n_features))
+        else:
+            occurrences = analysis.occurrences if rows is None else analysis.occurrences[rows]
+            counts = (occurrences @ analysis.unit_matrix(self)).tocsr()
+            counts.sort_indices()
+            X = sp.csr_array((counts.data.astype(self.dtype), counts.indices.astype(np.int32),
+                              counts.indptr.astype(np.int32)), shape=counts.shape)
         if self.binary:
             X.data.fill(1)
         return X
@@ -413,42 +560,40 @@ class _TextBlock:
         if self.key is None:
             row = sp.csr_array(self.vec.transform([text]))
             return row.indices.astype(np.int64), row.data
-        if self.key not in counted:  # merged n-gram ids and counts, shared by the blocks of this setting
-            text = text.lower() if self.key[1] else text
-            if self.key[0] == "char_wb":
-                counted[self.key] = (self.shared.gather(text.split())[0], None)
-            else:
-                counts = Counter(self._analyzer(text))
-                counted[self.key] = (self.shared.ids(list(counts)),
-                                     np.fromiter(counts.values(), dtype=np.int64, count=len(counts)))
-        merged, numbers = counted[self.key]
-        columns = self.shared.columns[id(self)][merged]
+        found = counted.get(self.key)
+        if found is None:  # distinct merged n-gram ids (ascending) and counts, shared by this setting's blocks
+            found = counted[self.key] = self.shared.quote(text)
+        merged, numbers = found
+        columns = self.columns[merged]
         known = columns >= 0
-        if numbers is None:  # char_wb: one entry per occurrence
-            idx, numbers = np.unique(columns[known], return_counts=True)
-        else:
-            order = np.argsort(columns[known])
-            idx, numbers = columns[known][order], numbers[known][order]
-        v = numbers.astype(self.dtype)
+        idx, numbers = columns[known], numbers[known]
+        if not self.monotone:
+            order = idx.argsort()
+            idx, numbers = idx[order], numbers[order]
         if not len(idx):
-            return idx, v
+            return idx, numbers.astype(self.dtype)
         if self.binary:
-            v.fill(1)
+            numbers = np.ones_like(numbers)
         if self.tfidf is None:
-            return idx, v
+            return idx, numbers.astype(self.dtype)
         if self.norm not in (None, "l2"):
-            row = self.tfidf.transform(sp.csr_array((v, idx, [0, len(idx)]), shape=(1, self.n_features)), copy=False)
+            row = self.tfidf.transform(sp.csr_array((numbers.astype(self.dtype), idx, [0, len(idx)]),
+                                                    shape=(1, self.n_features)), copy=False)
             return idx, sp.csr_array(row).data
-        if self.sublinear:
-            np.log(v, v)
-            v += 1.0
+        if self.sublinear and self.tf_table is not None and np.maximum.reduce(numbers) < len(self.tf_table):
+            v = self.tf_table[numbers]  # 1 + log(count), the same bits as computing it (tested)
+        else:
+            v = numbers.astype(self.dtype)
+            if self.sublinear:
+                np.log(v, v)
+                v += 1.0
         if self.idf is not None:
             v *= self.idf[idx]
         if self.norm == "l2":
             # sklearn's inplace_csr_row_normalize_l2: squares in the data's precision, summed in order in double
-            total = float(np.add.accumulate((v * v).astype(np.float64))[-1])
+            total = float(np.add.accumulate(v * v, dtype=np.float64)[-1])
             if total != 0.0:
-                v = (v.astype(np.float64) / np.sqrt(total)).astype(self.dtype)
+                v = (v.astype(np.float64) / math.sqrt(total)).astype(self.dtype)
         return idx, v
 
 
@@ -576,23 +721,25 @@ class _TextModel:
 
     def proba_one(self, text: str, row: dict, counted: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pieces = [block.one(text, row, counted) for block, _ in self.blocks]
-        idx = np.concatenate([i + offset for (i, _), (_, offset) in zip(pieces, self.blocks)])
+        idx = np.concatenate([i + offset if offset else i for (i, _), (_, offset) in zip(pieces, self.blocks)])
         data = np.concatenate([d for _, d in pieces])
         if self.logistic:
             # safe_sparse_dot(X, coef.T) + intercept: scipy sums the products row entry by row entry, in
             # column order, in the result's precision (float32 for a float32 model on float32 features)
             dtype = np.result_type(data.dtype, self.coef_rows.dtype)
-            products = data.astype(dtype)[:, None] * self.coef_rows[idx].astype(dtype, copy=False)
-            sums = np.add.accumulate(products, axis=0)[-1] if len(idx) else np.zeros(len(self.intercept), dtype)
-            decision = sums + self.intercept
+            if len(idx):
+                products = self.coef_rows[idx].astype(dtype, copy=False)
+                products *= data.astype(dtype, copy=False)[:, None]
+                decision = np.add.accumulate(products, axis=0)[-1] + self.intercept
+            else:
+                decision = np.zeros(len(self.intercept), dtype) + self.intercept
             if len(self.clf.classes_) <= 2:
                 p = expit(decision)
-                return np.stack([1 - p, p], axis=1)[0], idx, data
-            decision = decision[None, :]
-            decision -= decision.max(axis=1).reshape((-1, 1))
+                return np.concatenate([1 - p, p]), idx, data
+            decision -= decision.max()  # scikit-learn's softmax, on one row
             np.exp(decision, out=decision)
-            decision /= decision.sum(axis=1).reshape((-1, 1))
-            return decision[0], idx, data
+            decision /= decision.sum()
+            return decision, idx, data
         row_matrix = sp.csr_array((data, idx, [0, len(idx)]), shape=(1, self.n_features))
         return np.asarray(self.clf.predict_proba(row_matrix))[0], idx, data
 
@@ -622,15 +769,35 @@ class CompiledModel:
             else:
                 self.models.append(self._text_model(estimator))
                 self.routers.append(None)
+        self._layouts = []  # per task: target -> columns of joint.classes_ its model's classes go to
+        for models, router in zip(self.models, self.routers):
+            if router is None:
+                self._layouts.append(None)
+                continue
+            column_of = {label: i for i, label in enumerate(router.classes_)}
+            self._layouts.append({t: [column_of[m]] if isinstance(m, str) else [column_of[c] for c in m.clf.classes_]
+                                  for t, m in models.items()})
+        self._none = None  # (task position, column of none) when none_scale applies
+        if joint.none_scale != 1.0 and "stance" in joint.tasks_:
+            i = joint.tasks_.index("stance")
+            if "none" in list(joint.classes_[i]):
+                self._none = (i, list(joint.classes_[i]).index("none"))
         by_key: dict[tuple, list[_TextBlock]] = {}
         for model in self._compiled.values():
             for block, _ in model.blocks:
                 if isinstance(block, _TextBlock) and block.key is not None:
                     by_key.setdefault(block.key, []).append(block)
+        words: set[str] = set()  # the training words the word blocks know
         for key, blocks in by_key.items():
             shared = _SharedVocabulary(key, blocks)
             for block in blocks:
-                block.shared = shared
+                block.shared, block.columns = shared, shared.columns[id(block)]
+                block.monotone = shared.monotone[id(block)]
+            if key[0] == "word":
+                words.update(gram for gram in shared.index if " " not in gram)
+        for block_list in by_key.values():  # a quote of known words then cuts no word at prediction time
+            if block_list[0].key[0] == "char_wb":
+                block_list[0].shared.prewarm(sorted(words))
 
     def _text_model(self, pipeline) -> _TextModel:
         if id(pipeline) not in self._compiled:
@@ -685,23 +852,33 @@ class CompiledModel:
         row = {**row, self.column: normalised}  # what the Pipeline's feature steps receive
         counted: dict = {}  # n-gram counts per analyser setting, shared by the task models
         probas, found = [], []
-        for models, router, classes in zip(self.models, self.routers, self.joint.classes_):
+        for models, router, layout in zip(self.models, self.routers, self._layouts):
             if router is None:
                 p, idx, data = models.proba_one_memo(normalised, row, counted)
-                probas.append(p[None, :])
+                probas.append(p)
                 found.append((models, (idx, data)))
                 continue
-            router._check_targets([row["target"]])
-            model = models[row["target"]]
-            out = np.zeros((1, len(router.classes_)))
-            column_of = {label: i for i, label in enumerate(router.classes_)}
+            target = row["target"]
+            model = models.get(target)
+            if model is None:
+                router._check_targets([target])  # raises: unknown target
+            out = np.zeros(len(router.classes_))
             if isinstance(model, str):
-                out[0, column_of[model]] = 1.0
+                out[layout[target]] = 1.0
                 found.append((None, None))
             else:
                 p, idx, data = model.proba_one(normalised, row, counted)
-                for j, label in enumerate(model.clf.classes_):
-                    out[0, column_of[label]] = p[j]
+                out[layout[target]] = p
                 found.append((model, (idx, data)))
             probas.append(out)
-        return [p[0] for p in self.joint.scale_none(probas)], found
+        return self._scale_none_one(probas), found
+
+    def _scale_none_one(self, probas: list[np.ndarray]) -> list[np.ndarray]:
+        """``JointClassifier.scale_none`` on one row: the same operations on a 1-d array."""
+        if self._none is None:
+            return probas
+        i, none = self._none
+        scaled = np.array(probas[i], dtype=float, copy=True)
+        scaled[none] *= self.joint.none_scale
+        probas[i] = scaled / np.clip(scaled.sum(), 1e-12, None)
+        return probas

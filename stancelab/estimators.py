@@ -116,7 +116,7 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit_joint(self, X, Y):
         from sklearn.frozen import FrozenEstimator
-        from sklearn.model_selection import StratifiedGroupKFold
+        from stancelab.splits import StratifiedGroupKFold
 
         if self.sentiment is None:
             raise ValueError("sentiment_features needs the sentiment task")

@@ -59,6 +59,7 @@ class Predictor:
                 self._lookup[_target_key(name)] = target
         self._names_cache: dict[int, np.ndarray] = {}
         self._weights_cache: dict[tuple, np.ndarray | None] = {}
+        self._class_names = [[str(c) for c in classes] for classes in joint.classes_]
         # The same numbers as the Pipeline with far less work (stancelab/compiled.py); None for a model
         # with steps the compiler does not know, which then runs through the Pipeline itself.
         self.compiled = compile_model(self.pipeline)
@@ -141,10 +142,10 @@ class Predictor:
         return result
 
     def _fill(self, result: dict, probas) -> None:
-        for task, proba, classes in zip(self.tasks, probas, self.pipeline.named_steps["joint"].classes_):
-            best = int(np.argmax(proba))
-            result[task] = str(classes[best])
-            result[f"{task}_proba"] = {str(c): round(float(p), 4) for c, p in zip(classes, proba)}
+        for task, proba, classes in zip(self.tasks, probas, self._class_names):
+            values = proba.tolist()
+            result[task] = classes[values.index(max(values))]  # the first largest, as np.argmax
+            result[f"{task}_proba"] = {c: round(p, 4) for c, p in zip(classes, values)}
 
     def predict_frame(self, frame: pd.DataFrame, evidence: bool = True) -> list[dict]:
         """Predict rows already validated by :meth:`frame`."""
@@ -196,12 +197,15 @@ class Predictor:
         if w is None:
             return []
         contributions = values * w[indices]
-        order = np.argsort(-contributions)[: self.evidence_size]
+        top = np.flatnonzero(contributions > 0)
+        k = self.evidence_size
+        if len(top) > k:  # every candidate tied with the k-th largest stays, so ties keep column order
+            kth = np.partition(contributions[top], len(top) - k)[len(top) - k]
+            top = top[contributions[top] >= kth]
+        order = top[np.argsort(-contributions[top], kind="stable")][:k]
         names = self._feature_names(features)
         out = []
         for j in order:
-            if contributions[j] <= 0:
-                break
             kind, _, ngram = str(names[indices[j]]).partition("__")
             out.append({"ngram": ngram.strip(), "kind": kind, "weight": round(float(contributions[j]), 4)})
         return out

@@ -19,13 +19,13 @@ import pandas as pd
 from joblib import Memory, Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import classification_report
-from sklearn.model_selection import StratifiedGroupKFold
 
 from stancelab import datasets, metrics, plots, selection, tracking
 from stancelab.config import ExperimentConfig, ModelConfig, config_to_dict
 from stancelab.errors import UserError
 from stancelab.labels import LABELS
 from stancelab.model import INPUT_COLUMNS, TRUSTED_TYPES, build_pipeline
+from stancelab.splits import StratifiedGroupKFold
 
 CHAMPION = "champion"
 

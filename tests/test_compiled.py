@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stancelab import datasets
-from stancelab.compiled import compile_model
+from stancelab.compiled import _TextBlock, compile_model
 from stancelab.config import ModelConfig
 from stancelab.model import build_pipeline
 from stancelab.prediction import Predictor
@@ -30,9 +30,14 @@ def _fit(cfg: dict, frame: pd.DataFrame):
     return build_pipeline(model, TASKS, seed=7).fit(model_input(frame), frame[TASKS].astype(object))
 
 
-def _assert_same(pipeline, frame: pd.DataFrame, single_rows: int = 40):
+def _assert_same(pipeline, frame: pd.DataFrame, single_rows: int = 40, monotone: bool = True):
     compiled = compile_model(pipeline)
     assert compiled is not None
+    blocks = [b for m in compiled._compiled.values() for b, _ in m.blocks if isinstance(b, _TextBlock) and b.key]
+    assert all(b.monotone for b in blocks)  # fitted vocabularies: the rename-only paths run
+    if not monotone:  # the paths for a vocabulary given in another order (sorting per row)
+        for b in blocks:
+            b.monotone = False
     X = model_input(frame)
     expected = pipeline.predict_proba(X)
     got = compiled.predict_proba(X)
@@ -57,6 +62,7 @@ def test_compiled_mawqif_model_is_bit_exact_on_every_text(shared_datasets):
                      "classifier": {"kind": "logreg", "C": 0.5}, "none_scale": 0.5},
                     train.sample(1000, random_state=1))
     _assert_same(pipeline, pd.concat([test, train], ignore_index=True), single_rows=300)
+    _assert_same(pipeline, test, single_rows=50, monotone=False)
 
 
 def test_compiled_english_word_trigrams_pooled(shared_datasets):
@@ -149,7 +155,8 @@ def test_arrow_and_python_paths_agree_and_lone_surrogates_fall_back():
     shared = next(b.shared for b, _ in compiled.models[1].blocks if b.key[0] == "char_wb")
     words = [f"w{i}\ud800" for i in range(300)]
     assert shared._cut_arrow(words) is None
-    python_rows, python_ids = shared._cut_python(["قال", "ceasefire"] * 150)
+    python_lengths, python_ids = shared._cut_python(["قال", "ceasefire"] * 150)
+    python_rows = np.repeat(np.arange(300), python_lengths)
     arrow_rows, arrow_ids = shared._cut_arrow(["قال", "ceasefire"] * 150)
     assert sorted(zip(python_rows.tolist(), python_ids.tolist())) == sorted(zip(arrow_rows.tolist(), arrow_ids.tolist()))
     merged, _ = shared.gather(words)
@@ -172,3 +179,14 @@ def test_joint_model_with_mention_and_sentiment_features():
     rows = fast.frame(datasets.load("idlib", "test").head(20)[["text", "target", "actor"]].to_dict("records"))
     assert fast.predict_frame(rows) == slow.predict_frame(rows)
     assert [fast.predict([r])[0] for r in rows.to_dict("records")] == slow.predict_frame(rows)
+
+
+def test_a_full_word_cache_starts_afresh_with_the_same_numbers(monkeypatch):
+    """When the bounded word cache fills up (in a batch or in one quote) it is emptied and refilled;
+    the numbers must not change (a tiny cache makes that happen all the time)."""
+    import stancelab.compiled as compiled_module
+
+    monkeypatch.setattr(compiled_module, "WORD_CACHE_SIZE", 40)
+    pipeline, _ = _idlib_model()
+    frame = datasets.load("idlib", "test").reset_index(drop=True)
+    _assert_same(pipeline, pd.concat([frame, _small()], ignore_index=True), single_rows=60)

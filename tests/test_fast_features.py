@@ -23,6 +23,8 @@ class SlowVectorizer(CompactTfidfVectorizer):
     """The same vectorizer with scikit-learn's unoptimised counting loop."""
 
     _count_vocab = TfidfVectorizer._count_vocab
+    _limit_features = TfidfVectorizer._limit_features
+    _sort_features = TfidfVectorizer._sort_features
 
 
 def _slow(fast: CompactTfidfVectorizer) -> SlowVectorizer:
@@ -39,7 +41,8 @@ def _assert_same(fast, slow, fit_texts, new_texts):
 
 def _compare(fast, slow, fit_texts, new_texts):
     a, b = fast.fit_transform(fit_texts), slow.fit_transform(fit_texts)
-    assert fast.vocabulary_ == slow.vocabulary_
+    assert list(fast.vocabulary_.items()) == list(slow.vocabulary_.items())  # same terms, ids and order
+    assert [type(v) for v in fast.vocabulary_.values()] == [type(v) for v in slow.vocabulary_.values()]
     assert np.array_equal(fast.idf_, slow.idf_)
     for x, y in ((a, b), (fast.transform(new_texts), slow.transform(new_texts))):
         assert x.shape == y.shape and x.dtype == y.dtype
@@ -55,8 +58,10 @@ ODD_TEXTS = ["", " ", "a", "ab  ab\tab\n", "  leading and trailing  ", "x" * 12,
     {"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2},
     {"analyzer": "char_wb", "ngram_range": (1, 3), "min_df": 1, "max_df": 0.5, "binary": True},
     {"analyzer": "char_wb", "ngram_range": (3, 4), "max_features": 300},
+    {"analyzer": "word", "ngram_range": (1, 2), "min_df": 1},
+    {"analyzer": "word", "ngram_range": (1, 3), "min_df": 2, "max_df": 0.3, "sublinear_tf": False},
 ])
-def test_fast_char_wb_counting_matches_scikit_learn_on_mawqif(shared_datasets, params):
+def test_fast_counting_and_pruning_match_scikit_learn_on_mawqif(shared_datasets, params):
     frame = datasets.load("mawqif", "train", shared_datasets)
     texts = frame["text"].tolist()
     fast = vectorizer(**params)
@@ -90,3 +95,19 @@ def test_model_predictions_identical_to_the_unoptimised_pipeline(shared_datasets
     assert (fast.predict(test) == slow.predict(test)).all()
     for a, b in zip(fast.predict_proba(test), slow.predict_proba(test)):
         assert np.array_equal(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="ab ي\tلx.\u00a0", max_size=20), min_size=1, max_size=8).filter(
+    lambda texts: any(len(w) > 1 for t in texts for w in t.split())),
+    st.lists(st.text(alphabet="abx يل ", max_size=16), min_size=1, max_size=5),
+    st.sampled_from([(1, 1), (1, 2), (1, 3), (2, 3)]))
+def test_fast_word_counting_matches_on_any_text(fit_texts, new_texts, ngram_range):
+    fast = vectorizer("word", ngram_range=ngram_range)
+    try:
+        _slow(fast).fit(fit_texts)
+    except ValueError:  # no token of two letters: both refuse alike
+        with pytest.raises(ValueError):
+            fast.fit(fit_texts)
+        return
+    _assert_same(fast, _slow(fast), fit_texts, new_texts)
