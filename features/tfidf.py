@@ -86,6 +86,7 @@ def build_features(word: dict[str, Any] | None, char: dict[str, Any] | None, *, 
 def vocabulary_size(features: ColumnTransformer) -> int:
     """Number of TF-IDF features in a fitted feature block (logged instead of the vocabulary)."""
     size = 0
+    features = getattr(features, "features_", features)  # a TargetInteraction wraps the blocks
     for _name, transformer, _ in features.transformers_:
         if isinstance(transformer, TfidfVectorizer):
             size += len(transformer.vocabulary_)

@@ -57,6 +57,9 @@ def variants(model: ModelConfig, frame: pd.DataFrame | None = None) -> dict[str,
         out["no class weights (stance)"] = {"model.classifier.class_weight": None}
     if model.target_mode != "pooled":
         out["pooled (target one-hot)"] = {"model.target_mode": "pooled"}
+    if model.target_mode == "augmented":  # its two parts: the shared copy, and balance within targets
+        out["per-target models (no shared copy)"] = {"model.target_mode": "per_target"}
+        out["interact (classes balanced over all rows)"] = {"model.target_mode": "interact"}
     if model.sentiment_features:
         out["joint off (no sentiment features)"] = {"model.sentiment_features": False}
     if model.target_mention:

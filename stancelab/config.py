@@ -76,13 +76,22 @@ class ClassifierConfig(Strict):
         return self
 
 
+# Classifiers that take per-row sample weights alone (augmented mode balances classes within targets
+# that way; ensembles would mix them with their members' own class weights).
+AUGMENTED_KINDS = ("logreg", "linear_svc", "sgd", "ridge", "complement_nb")
+
+
 class ModelConfig(Strict):
     normalize: NormalizeConfig = NormalizeConfig()
     word: TfidfConfig | None = TfidfConfig()
     char: CharConfig | None = CharConfig()
-    target_mode: Literal["per_target", "pooled", "interact"] = Field(
-        "per_target", description="stance: one model per target; one pooled model with the target one-hot; or "
-                                   "one pooled model whose text features are also copied per target (target x text)")
+    target_mode: Literal["per_target", "pooled", "interact", "augmented"] = Field(
+        "per_target", description="stance: one model per target; one pooled model with the target one-hot; "
+                                   "one pooled model whose text features are also copied per target (target x text); or "
+                                   "augmented: interact with class_weight balanced within each target (stancelab/augmented.py)")
+    shared_scale: float = Field(
+        1.0, ge=0, description="interact/augmented: multiplies the shared copy of the features (its weight against "
+                               "the per-target copies under the same penalty; 0 leaves only per-target weights)")
     use_actor: bool = Field(False, description="add the actor (speaker) as a one-hot feature")
     none_scale: float = Field(
         1.0, gt=0, description="stance: multiply p(none) by this before the argmax (threshold for 'none')")
@@ -103,6 +112,9 @@ class ModelConfig(Strict):
     def _some_text_features(self):
         if self.word is None and self.char is None:
             raise ValueError("at least one of model.word and model.char must be set")
+        if self.target_mode == "augmented" and self.classifier.kind not in AUGMENTED_KINDS:
+            raise ValueError(f"target_mode 'augmented' needs a classifier that takes sample weights "
+                             f"({', '.join(AUGMENTED_KINDS)}), not '{self.classifier.kind}'")
         return self
 
     @field_validator("target_aliases")

@@ -19,6 +19,7 @@ from stancelab.config import ClassifierConfig, ModelConfig
 from features.mention import TargetMention
 from sklearn.compose import ColumnTransformer
 from stancelab.estimators import JointClassifier, NBSVMClassifier, SentimentProbabilities, TargetRouter
+from stancelab.augmented import TargetBalancedPipeline
 
 INPUT_COLUMNS = ("text", "target", "actor")
 
@@ -30,6 +31,7 @@ TRUSTED_TYPES = sorted({
     "stancelab.estimators.TargetRouter",
     "stancelab.estimators.NBSVMClassifier",
     "features.interactions.TargetInteraction",
+    "stancelab.augmented.TargetBalancedPipeline",
     "features.mention.TargetMention",
     "stancelab.estimators.SentimentProbabilities",
     "sklearn.frozen._frozen.FrozenEstimator",
@@ -86,15 +88,18 @@ def build_classifier(cfg: ClassifierConfig, seed: int):
 
 
 def _text_model(cfg: ModelConfig, clf_cfg: ClassifierConfig, seed: int, *, use_target: bool,
-                interact: bool = False, memory=None, stance: bool = False) -> Pipeline:
+                interact: bool = False, memory=None, stance: bool = False, balance_within_target: bool = False) -> Pipeline:
     word = cfg.word.model_dump() if cfg.word is not None else None
     char = cfg.char.model_dump() if cfg.char is not None else None
     features = build_features(word, char, use_target=use_target, use_actor=cfg.use_actor)
     if stance:
         features = _stance_blocks(features, cfg)
     if interact:
-        features = TargetInteraction(features)
-    return Pipeline([("features", features), ("clf", build_classifier(clf_cfg, seed))], memory=memory)
+        features = TargetInteraction(features, shared_scale=cfg.shared_scale)
+    steps = [("features", features), ("clf", build_classifier(clf_cfg, seed))]
+    if balance_within_target:
+        return TargetBalancedPipeline(steps, memory=memory)
+    return Pipeline(steps, memory=memory)
 
 
 def _stance_blocks(features: ColumnTransformer, cfg: ModelConfig) -> ColumnTransformer:
@@ -118,6 +123,11 @@ def build_pipeline(cfg: ModelConfig, tasks=("stance", "sentiment"), seed: int = 
     model that is saved is built without it."""
     if cfg.target_mode == "per_target":
         stance = TargetRouter(_text_model(cfg, cfg.classifier, seed, use_target=False, memory=memory, stance=True))
+    elif cfg.target_mode == "augmented":  # stancelab/augmented.py: class_weight balanced is applied within each target
+        balance = cfg.classifier.class_weight == "balanced"
+        clf_cfg = cfg.classifier.model_copy(update={"class_weight": None}) if balance else cfg.classifier
+        stance = _text_model(cfg, clf_cfg, seed, use_target=True, interact=True, memory=memory, stance=True,
+                             balance_within_target=balance)
     else:
         stance = _text_model(cfg, cfg.classifier, seed, use_target=True, interact=cfg.target_mode == "interact",
                              memory=memory, stance=True)

@@ -22,6 +22,10 @@ def test_variants_switch_one_component_off_each_and_skip_steps_without_effect():
     assert "normalize.alef off" not in names and "normalize.urls off" in names and "normalize.repeats off" in names
     plain = variants(ModelConfig.model_validate({"char": None, "sentiment_classifier": {"C": 1.0}}), english)
     assert not {"-char block", "-word block", "none_scale=1", "sentiment untuned (logreg C=1)"} & set(plain)
+    assert "per-target models (no shared copy)" not in plain
+    augmented = variants(ModelConfig.model_validate({"target_mode": "augmented", "shared_scale": 0.5}), english)
+    assert augmented["per-target models (no shared copy)"] == {"model.target_mode": "per_target"}
+    assert augmented["interact (classes balanced over all rows)"] == {"model.target_mode": "interact"}
 
 
 def test_ablation_scores_variants_against_the_full_model(trained):
