@@ -63,7 +63,7 @@ def test_balanced_pipeline_fits_the_classifier_with_within_target_weights():
     assert isinstance(clone(pipe), TargetBalancedPipeline)
 
 
-def test_augmented_model_round_trips_through_skops_and_predicts_uncompiled():
+def test_augmented_model_round_trips_through_skops_and_compiles_bit_exact():
     frame = datasets.load("idlib", "train").groupby("target").head(80).reset_index(drop=True)
     cfg = ModelConfig.model_validate({"target_mode": "augmented", "shared_scale": 0.5, "char": None,
                                       "word": {"min_df": 2}, "sentiment_features": True})
@@ -77,7 +77,14 @@ def test_augmented_model_round_trips_through_skops_and_predicts_uncompiled():
     assert set(skops.io.get_untrusted_types(data=blob)) <= set(TRUSTED_TYPES)
     loaded = skops.io.loads(blob, trusted=TRUSTED_TYPES)
     assert (loaded.predict(X) == model.predict(X)).all()
-    assert compile_model(model) is None  # unknown step: predicts through the Pipeline
+    compiled = compile_model(loaded)  # the shared copy x0.5 and within-target weights, bit for bit
+    assert compiled is not None
+    expected = loaded.predict_proba(X)
+    for e, g in zip(expected, compiled.predict_proba(X)):
+        np.testing.assert_array_equal(g, e)
+    for i, record in enumerate(X.head(25).to_dict("records")):
+        for task, g in enumerate(compiled.predict_one(record["text"], record)[0]):
+            np.testing.assert_array_equal(g, expected[task][i])
 
 
 def test_augmented_needs_a_classifier_that_takes_sample_weights():
