@@ -77,13 +77,14 @@ def _word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
 def _string_order(terms: list[str]) -> np.ndarray:
     """The permutation that sorts ``terms`` as Python's ``sorted`` does (by code point). Arrow sorts
     UTF-8 bytes, which is the same order, in C++; Python sorts what Arrow cannot encode."""
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-        return pc.sort_indices(pa.array(terms, type=pa.string())).to_numpy().astype(np.int64)
-    except (ImportError, UnicodeError, pa.ArrowException):
+    try:
+        array = pa.array(terms, type=pa.string())
+    except (UnicodeError, pa.ArrowException):
         return np.asarray(sorted(range(len(terms)), key=terms.__getitem__), dtype=np.int64)
+    return pc.sort_indices(array).to_numpy().astype(np.int64)
 
 
 class FastCharWbCounting:

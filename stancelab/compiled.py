@@ -50,7 +50,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from features.fast import _char_wb_ngrams
+from features.fast import _char_wb_ngrams, _string_order, _word_ngrams
 from features.interactions import TargetInteraction
 from features.mention import TargetMention
 from features.normalize import NormalizeSteps, TextNormalizer, normalize_text
@@ -158,17 +158,10 @@ def _distinct_counts(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _sorted_terms(blocks) -> list[str]:
-    """The union of the blocks' vocabularies in Python's string order (code points). Arrow sorts
-    UTF-8 bytes, which is the same order, and much faster; Python sorts what Arrow cannot take."""
+    """The union of the blocks' vocabularies in Python's string order (code points), as fitting sorts
+    a vocabulary (``features.fast._string_order``)."""
     terms = list(set().union(*(block.vocabulary for block in blocks)))
-    try:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        array = pa.array(terms, type=pa.string())
-    except (ImportError, pa.ArrowException, UnicodeError):
-        return sorted(terms)
-    return array.take(pc.sort_indices(array)).to_pylist()
+    return [terms[i] for i in _string_order(terms).tolist()]
 
 
 class _SharedVocabulary:
@@ -235,12 +228,7 @@ class _SharedVocabulary:
         if self.key[1]:
             text = text.lower()
         if self.key[0] != "char_wb":  # scikit-learn's word analyser: tokens, then " ".join of n in a row
-            tokens = self.tokenize(text)
-            min_n, max_n = self.key[3]
-            grams = list(tokens) if min_n == 1 else []
-            for n in range(max(min_n, 2), min(max_n, len(tokens)) + 1):
-                grams.extend(map(" ".join, zip(*[tokens[i:] for i in range(n)])))
-            ids = self.ids(grams)
+            ids = self.ids(_word_ngrams(self.tokenize(text), *self.key[3]))
         else:
             ids = self._word_ids(text.split())
         return _distinct_counts(ids)
