@@ -95,20 +95,17 @@ class _Analysis:
     """The texts of one batch cut by one analyser setting: ``occurrences`` (texts x units, an entry per
     occurrence) of its distinct ``units``: words for ``char_wb``, n-gram strings for ``word``."""
 
-    def __init__(self, kind: str, occurrences, units: list[str]):
+    def __init__(self, kind: str, occurrences, units, merged=None):
         self.kind = kind
         self.occurrences = occurrences
         self.units = units
-        self._merged = None
+        self._merged = merged  # char_wb: given at once (the word cache's slots may be reset later)
         self._counts = None
 
     def _merged_ids(self, shared: "_SharedVocabulary") -> tuple[np.ndarray, np.ndarray]:
         """Per unit, the merged ids of its n-grams (-1: in no vocabulary), and their units."""
-        if self._merged is None:  # one lookup serves every block
-            if self.kind == "char_wb":
-                self._merged = shared.gather(self.units)
-            else:
-                self._merged = (shared.ids(self.units), np.arange(len(self.units), dtype=np.int64))
+        if self._merged is None:  # word n-gram strings: one lookup serves every block
+            self._merged = (shared.ids(self.units), np.arange(len(self.units), dtype=np.int64))
         return self._merged
 
     def merged_counts(self, shared: "_SharedVocabulary") -> sp.csr_array:
@@ -210,18 +207,6 @@ class _SharedVocabulary:
             self._value_set = pa.array(list(self.index), type=pa.string())
         return self._value_set
 
-    def gather(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """char_wb: the merged ids of the words' n-grams (with repeats; -1 for n-grams in no vocabulary)
-        and, for each id, the position of its word in ``words`` (grouped, in order).
-
-        Each word is cut and looked up once, then remembered (a bounded cache on this in-memory object,
-        never saved): cutting and looking up fresh n-gram strings was most of the time, for a quote and
-        for a batch. A batch's new words are cut and looked up together, by Arrow's C++ kernels when
-        there are many (``_cut_arrow``), by Python otherwise; both give the same ids (tested)."""
-        if not words:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        return self.slot_ids(self.slots(words))
-
     def quote(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """One text's distinct merged n-gram ids (ascending, only those in some vocabulary) and their
         counts: the work a quote's blocks of this setting share."""
@@ -235,17 +220,24 @@ class _SharedVocabulary:
 
     def _word_ids(self, words: list[str]) -> np.ndarray:
         """The merged ids of the words' char_wb n-grams, with repeats (one quote)."""
-        spans = self._spans
-        new = [word for word in dict.fromkeys(words) if word not in spans]
-        if new:
-            if len(spans) + len(new) > WORD_CACHE_SIZE:
+        if not words:
+            return np.empty(0, np.int32)
+        found = self._spans_of(words)
+        flat = self._flat  # read after learning: the buffer may have grown or started afresh
+        return np.concatenate([flat[start:start + length] for start, length, _ in found])
+
+    def _spans_of(self, words: list[str]) -> list[tuple[int, int, int]]:
+        """Each word's (start in the buffer, length, slot), its n-grams cut and remembered first if new.
+        When the bounded cache would overflow it starts afresh with these words."""
+        found = list(map(self._spans.get, words))
+        if None in found:
+            new = list(dict.fromkeys(w for w, f in zip(words, found) if f is None))
+            if len(self._spans) + len(new) > WORD_CACHE_SIZE:
                 self._reset()
                 new = list(dict.fromkeys(words))
             self._learn(new)
-        if not words:
-            return np.empty(0, np.int32)
-        flat, spans = self._flat, self._spans  # read after learning: a full cache starts afresh
-        return np.concatenate([flat[start:start + length] for start, length, _ in map(spans.__getitem__, words)])
+            found = list(map(self._spans.__getitem__, words))
+        return found
 
     def prewarm(self, words) -> None:
         """Cut and remember ``words`` now (at load), so quotes made of known words skip that work."""
@@ -261,6 +253,10 @@ class _SharedVocabulary:
         self._lengths = np.empty(1024, dtype=np.int64)
 
     def _learn(self, new: list[str]) -> None:
+        """Cut the new words into char_wb n-grams, look them up, and remember them (a bounded cache on
+        this in-memory object, never saved): cutting and looking up fresh n-gram strings was most of
+        the time, for a quote and for a batch. Many new words are cut by Arrow's C++ kernels
+        (``_cut_arrow``), a few by Python; both give the same ids (tested)."""
         cut = self._cut_arrow(new) if len(new) >= ARROW_MIN_WORDS else None
         if cut is None:
             lengths, ids = self._cut_python(new)
@@ -297,15 +293,7 @@ class _SharedVocabulary:
 
     def slots(self, words: list[str]) -> np.ndarray:
         """The cache slot of each word (cut and remembered first if new): for a batch."""
-        found = list(map(self._spans.get, words))
-        if None in found:
-            new = list(dict.fromkeys(w for w, f in zip(words, found) if f is None))
-            if len(self._spans) + len(new) > WORD_CACHE_SIZE:
-                self._reset()
-                new = list(dict.fromkeys(words))
-            self._learn(new)
-            found = list(map(self._spans.__getitem__, words))
-        return np.fromiter(map(itemgetter(2), found), dtype=np.int64, count=len(words))
+        return np.fromiter(map(itemgetter(2), self._spans_of(words)), dtype=np.int64, count=len(words))
 
     def slot_ids(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The merged ids of the slots' words' n-grams (with repeats, -1: in no vocabulary) and, for
@@ -366,19 +354,17 @@ def _occurrence_matrix(codes: np.ndarray, indptr: np.ndarray, n_units: int) -> s
                         shape=(len(indptr) - 1, n_units))
 
 
-def _analyse_char_wb(texts: list[str], shared: "_SharedVocabulary | None" = None) -> _Analysis:
+def _analyse_char_wb(texts: list[str], shared: "_SharedVocabulary") -> _Analysis:
+    """Units are the batch's distinct words, numbered by their slot in the word cache (no hashing of
+    the strings again); their n-gram ids are read now, as a later call may reset the cache."""
     words: list[str] = []
     indptr = [0]
     for text in texts:  # scikit-learn collapses runs of whitespace, then str.split(): the same words
         words.extend(text.split())
         indptr.append(len(words))
-    if shared is not None:  # words numbered by their slot in the word cache: no hashing of strings again
-        units, codes = np.unique(shared.slots(words), return_inverse=True)
-        analysis = _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(units)), units)
-        analysis._merged = shared.slot_ids(units)  # now: a later batch may reset the cache
-        return analysis
-    codes, distinct = pd.factorize(np.asarray(words, dtype=object)) if words else (np.empty(0, np.int64), [])
-    return _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(distinct)), list(distinct))
+    units, codes = np.unique(shared.slots(words), return_inverse=True)
+    return _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(units)), units,
+                     merged=shared.slot_ids(units))
 
 
 def _tokens(texts: list[str], tokenize) -> tuple[list[str], np.ndarray]:
@@ -479,14 +465,14 @@ class _Batch:
         self._analyses: dict[tuple, _Analysis] = {}
         self.memo: dict = {}  # per batch: a text model's features and probabilities for all rows
 
-    def analysis(self, key: tuple, vec, shared=None) -> _Analysis:
+    def analysis(self, key: tuple, vec, shared: "_SharedVocabulary") -> _Analysis:
         if key not in self._analyses:
             texts = [t.lower() for t in self.texts] if key[1] else self.texts
             if key[0] == "char_wb":
                 self._analyses[key] = _analyse_char_wb(texts, shared)
             else:
                 arrow = (_analyse_words_arrow(texts, vec.build_tokenizer(), key[3], shared)
-                         if len(texts) >= ARROW_MIN_TEXTS and shared is not None else None)
+                         if len(texts) >= ARROW_MIN_TEXTS else None)
                 self._analyses[key] = arrow or _analyse_words(texts, vec.build_tokenizer(), key[3])
         return self._analyses[key]
 

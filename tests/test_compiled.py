@@ -181,7 +181,7 @@ def test_arrow_and_python_paths_agree_and_lone_surrogates_fall_back():
     python_rows = np.repeat(np.arange(300), python_lengths)
     arrow_rows, arrow_ids = shared._cut_arrow(["قال", "ceasefire"] * 150)
     assert sorted(zip(python_rows.tolist(), python_ids.tolist())) == sorted(zip(arrow_rows.tolist(), arrow_ids.tolist()))
-    merged, _ = shared.gather(words)
+    merged, _ = shared.slot_ids(shared.slots(words))
     assert len(merged) > 0
 
 
