@@ -804,11 +804,6 @@ class CompiledModel:
             column_of = {label: i for i, label in enumerate(router.classes_)}
             self._layouts.append({t: [column_of[m]] if isinstance(m, str) else [column_of[c] for c in m.clf.classes_]
                                   for t, m in models.items()})
-        self._none = None  # (task position, column of none) when none_scale applies
-        if joint.none_scale != 1.0 and "stance" in joint.tasks_:
-            i = joint.tasks_.index("stance")
-            if "none" in list(joint.classes_[i]):
-                self._none = (i, list(joint.classes_[i]).index("none"))
         by_key: dict[tuple, list[_TextBlock]] = {}
         for model in self._compiled.values():
             for block, _ in model.blocks:
@@ -844,7 +839,7 @@ class CompiledModel:
         frame = frame.assign(**{self.column: batch.texts})  # what the Pipeline's feature steps receive
         probas, kept = [], []
         targets = frame["target"].to_numpy(dtype=object)
-        for models, router in zip(self.models, self.routers):
+        for models, router, layout in zip(self.models, self.routers, self._layouts):
             rows_features: list = [None] * len(frame) if keep_features else []
             if router is None:
                 X, proba = models.proba_all(batch, frame)
@@ -854,17 +849,14 @@ class CompiledModel:
             else:
                 router._check_targets(targets)
                 out = np.zeros((len(frame), len(router.classes_)))
-                column_of = {label: i for i, label in enumerate(router.classes_)}
                 for target in sorted(set(targets)):
                     rows = np.flatnonzero(targets == target)
                     model = models[target]
                     if isinstance(model, str):
-                        out[rows, column_of[model]] = 1.0
+                        out[rows, layout[target][0]] = 1.0
                         continue
                     X = model.features_of(batch, frame, rows)
-                    proba = np.asarray(model.clf.predict_proba(X))
-                    for j, label in enumerate(model.clf.classes_):
-                        out[rows, column_of[label]] = proba[:, j]
+                    out[np.ix_(rows, layout[target])] = np.asarray(model.clf.predict_proba(X))
                     if keep_features:
                         for k, i in enumerate(rows):
                             rows_features[i] = (model, X, k)
@@ -898,14 +890,4 @@ class CompiledModel:
                 out[layout[target]] = p
                 found.append((model, (idx, data)))
             probas.append(out)
-        return self._scale_none_one(probas), found
-
-    def _scale_none_one(self, probas: list[np.ndarray]) -> list[np.ndarray]:
-        """``JointClassifier.scale_none`` on one row: the same operations on a 1-d array."""
-        if self._none is None:
-            return probas
-        i, none = self._none
-        scaled = np.array(probas[i], dtype=float, copy=True)
-        scaled[none] *= self.joint.none_scale
-        probas[i] = scaled / np.clip(scaled.sum(), 1e-12, None)
-        return probas
+        return self.joint.scale_none(probas), found

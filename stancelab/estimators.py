@@ -147,14 +147,15 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
         return self.scale_none([est.predict_proba(X) for est in self.estimators_])
 
     def scale_none(self, probas: list) -> list:
-        """Apply ``none_scale`` to the tasks' probabilities (also used by ``stancelab.compiled``)."""
+        """Apply ``none_scale`` to the tasks' probabilities: rows x classes, or one row (1-d), as
+        ``stancelab.compiled`` scores a single quote."""
         if self.none_scale != 1.0 and "stance" in self.tasks_:
             i = self.tasks_.index("stance")
             classes = list(self.classes_[i])
             if "none" in classes:
                 scaled = np.array(probas[i], dtype=float, copy=True)
-                scaled[:, classes.index("none")] *= self.none_scale
-                probas[i] = scaled / np.clip(scaled.sum(axis=1, keepdims=True), 1e-12, None)
+                scaled[..., classes.index("none")] *= self.none_scale
+                probas[i] = scaled / np.clip(scaled.sum(axis=-1, keepdims=True), 1e-12, None)
         return probas
 
     def predict(self, X):
