@@ -26,8 +26,16 @@ class TargetMention(TransformerMixin, BaseEstimator):
         self.aliases = aliases
         self.steps = steps
 
+    def _steps(self) -> NormalizeSteps:
+        return NormalizeSteps(**{k: bool(v) for k, v in (self.steps or {}).items()})
+
     def _normalise(self, text: str) -> str:
-        return normalize_text(str(text), NormalizeSteps(**{k: bool(v) for k, v in (self.steps or {}).items()}))
+        return normalize_text(str(text), self._steps())
+
+    def mentions(self, normalised: str, target) -> bool:
+        """Whether already normalised text names ``target`` (the compiled model calls this too)."""
+        names = self.names_.get(str(target)) or self._names(target, [])
+        return any(name in normalised for name in names)
 
     def _names(self, target: str, extra) -> list[str]:
         names = {self._normalise(str(target).replace("_", " "))}
@@ -40,12 +48,10 @@ class TargetMention(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        steps = NormalizeSteps(**{k: bool(v) for k, v in (self.steps or {}).items()})
+        steps = self._steps()
         values = np.zeros((len(X), 1), dtype=np.float32)
         for i, (text, target) in enumerate(zip(X["text"], X["target"])):
-            names = self.names_.get(str(target)) or self._names(target, [])
-            text = normalize_text(str(text), steps)
-            values[i, 0] = any(name in text for name in names)
+            values[i, 0] = self.mentions(normalize_text(str(text), steps), target)
         return sparse.csr_matrix(values)
 
     def get_feature_names_out(self, input_features=None):

@@ -605,19 +605,15 @@ class _MentionBlock:
     def __init__(self, transformer):
         self.transformer = transformer
 
-    def _value(self, text: str, target) -> bool:
-        names = self.transformer.names_.get(str(target)) or self.transformer._names(target, [])
-        return any(name in text for name in names)
-
     def transform(self, batch: _Batch, frame: pd.DataFrame, rows):
         texts = batch.texts if rows is None else [batch.texts[i] for i in rows]
         targets = frame["target"].to_numpy(dtype=object) if rows is None else frame["target"].to_numpy(dtype=object)[rows]
-        values = np.fromiter((self._value(t, g) for t, g in zip(texts, targets)), dtype=np.float32,
+        values = np.fromiter((self.transformer.mentions(t, g) for t, g in zip(texts, targets)), dtype=np.float32,
                              count=len(texts)).reshape(-1, 1)
         return sp.csr_array(values)
 
     def one(self, text: str, row: dict, counted: dict):
-        if self._value(text, row["target"]):
+        if self.transformer.mentions(text, row["target"]):
             return np.zeros(1, np.int64), np.ones(1, np.float32)
         return np.empty(0, np.int64), np.empty(0, np.float32)
 
@@ -687,8 +683,7 @@ class _TextModel:
                     raise NotCompilable(f"text block {name} is a {type(transformer).__name__}")
                 block = _TextBlock(transformer)
                 width = block.n_features
-            elif isinstance(transformer, TargetMention) and steps is not None and \
-                    NormalizeSteps(**{k: bool(v) for k, v in (transformer.steps or {}).items()}) == steps:
+            elif isinstance(transformer, TargetMention) and steps is not None and transformer._steps() == steps:
                 block, width = _MentionBlock(transformer), 1
             elif isinstance(transformer, SentimentProbabilities) and inner is not None:
                 block = _SentimentBlock(transformer, inner(getattr(transformer.model, "estimator", transformer.model)))
