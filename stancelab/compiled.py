@@ -630,8 +630,9 @@ class _SentimentBlock:
         self.columns = [self.classes.index(label) for label in inner.clf.classes_]
 
     def _layout(self, proba: np.ndarray) -> np.ndarray:
-        out = np.zeros((len(proba), len(self.classes)))
-        out[:, self.columns] = proba
+        """The block's columns times ``scale``, for rows x classes or one row (1-d)."""
+        out = np.zeros(proba.shape[:-1] + (len(self.classes),))
+        out[..., self.columns] = proba
         return self.scale * out
 
     def transform(self, batch: _Batch, frame: pd.DataFrame, rows):
@@ -639,9 +640,7 @@ class _SentimentBlock:
         return self._layout(proba if rows is None else proba[rows])
 
     def one(self, text: str, row: dict, counted: dict):
-        values = np.zeros(len(self.classes))  # _layout on one row
-        values[self.columns] = self.inner.proba_one_memo(text, row, counted)[0]
-        values = self.scale * values
+        values = self._layout(self.inner.proba_one_memo(text, row, counted)[0])
         idx = np.flatnonzero(values)  # ColumnTransformer's sparse hstack keeps only non-zeros
         return idx, values[idx]
 
