@@ -16,7 +16,6 @@ README between ``<!-- ablation:<dataset>:start -->`` and ``<!-- ablation:<datase
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from stancelab import compare, datasets, metrics, tracking
+from stancelab import compare, datasets, tracking
 from stancelab.config import ExperimentConfig, ModelConfig, _apply_model_overrides
 from stancelab.errors import UserError
 
@@ -204,12 +203,9 @@ def markers(dataset: str) -> tuple[str, str]:
 
 
 def update_readme(table: str, readme: Path, dataset: str) -> None:
-    start, end = markers(dataset)
-    text = readme.read_text(encoding="utf-8")
-    if start not in text or end not in text:
-        raise UserError(f"{readme}: markers {start} / {end} not found")
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text), encoding="utf-8")
+    from stancelab.report import write_between_markers
+
+    write_between_markers(readme, *markers(dataset), table)
 
 
 def main(argv: list[str]) -> int:

@@ -289,11 +289,16 @@ def markdown(rows: list[dict]) -> str:
 
 
 def update_readme(table: str, readme: Path) -> None:
+    write_between_markers(readme, START, END, table)
+
+
+def write_between_markers(readme: Path, start: str, end: str, table: str) -> None:
+    """Replace what stands between the ``start`` and ``end`` markers of ``readme`` with ``table``."""
     text = readme.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise UserError(f"{readme}: markers {START} / {END} not found")
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    readme.write_text(pattern.sub(lambda _: f"{START}\n{table}\n{END}", text), encoding="utf-8")
+    if start not in text or end not in text:
+        raise UserError(f"{readme}: markers {start} / {end} not found")
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
