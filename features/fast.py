@@ -131,8 +131,6 @@ class FastCharWbCounting:
             return self._count_word_vocab(raw_documents, fixed_vocab)
         if self.analyzer != "char_wb":
             return super()._count_vocab(raw_documents, fixed_vocab)
-        from sklearn.utils._sparse import _align_api_if_sparse
-
         preprocess, decode = self.build_preprocessor(), self.decode
         spaces = self._white_spaces
         words: list[str] = []  # every word occurrence, text after text
@@ -149,15 +147,8 @@ class FastCharWbCounting:
         for word in distinct:
             flat.extend(_char_wb_ngrams_cached(word, min_n, max_n))
             w_indptr.append(len(flat))
-        if fixed_vocab:
-            vocabulary = self.vocabulary_
-            unknown = len(vocabulary)  # out-of-vocabulary n-grams go to one extra column, dropped below
-            w_indices = np.fromiter(map(vocabulary.get, flat, repeat(unknown)), dtype=np.int64, count=len(flat))
-        else:  # ids in order of first appearance, as the parent's defaultdict gives them
-            w_indices, terms = pd.factorize(np.asarray(flat, dtype=object)) if flat else (np.empty(0, np.int64), [])
-            vocabulary = dict(zip(terms, range(len(terms))))
-            if not vocabulary:
-                raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        # out-of-vocabulary n-grams go to one extra column, dropped below
+        w_indices, vocabulary = self._lookup(flat, fixed_vocab, unknown=len(self.vocabulary_) if fixed_vocab else 0)
         n_docs, n_words, n_features = len(indptr) - 1, len(distinct), len(vocabulary)
         occ = sp.csr_array((np.ones(len(occurrences), dtype=np.int64), np.asarray(occurrences, dtype=np.int64),
                             np.asarray(indptr, dtype=np.int64)), shape=(n_docs, n_words))
@@ -168,18 +159,12 @@ class FastCharWbCounting:
             counts = counts[:, :n_features].tocsr()
         counts.sum_duplicates()
         counts.eliminate_zeros()
-        index_dtype = np.int64 if counts.nnz > np.iinfo(np.int32).max else np.int32
-        X = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
-                          counts.indptr.astype(index_dtype)), shape=(n_docs, n_features), dtype=self.dtype)
-        X.sort_indices()
-        return vocabulary, _align_api_if_sparse(X)
+        return vocabulary, _count_matrix(counts, self.dtype)
 
     def _count_word_vocab(self, raw_documents, fixed_vocab):
         """``analyzer="word"``: the parent's n-grams, counted with pandas' hash table instead of a dict
         per document. Ids are given in order of first appearance, as the parent's ``defaultdict`` does,
         and each row's entries are sorted, as the parent sorts them."""
-        from sklearn.utils._sparse import _align_api_if_sparse
-
         preprocess, decode, tokenize = self.build_preprocessor(), self.decode, self.build_tokenizer()
         min_n, max_n = self.ngram_range
         grams: list[str] = []
@@ -187,23 +172,35 @@ class FastCharWbCounting:
         for doc in raw_documents:
             grams.extend(_word_ngrams(tokenize(preprocess(decode(doc))), min_n, max_n))
             indptr.append(len(grams))
-        if fixed_vocab:
-            vocabulary = self.vocabulary_
-            codes = np.fromiter(map(vocabulary.get, grams, repeat(-1)), dtype=np.int64, count=len(grams))
-        else:
-            codes, distinct = pd.factorize(np.asarray(grams, dtype=object)) if grams else (np.empty(0, np.int64), [])
-            vocabulary = dict(zip(distinct, range(len(distinct))))
-            if not vocabulary:
-                raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        codes, vocabulary = self._lookup(grams, fixed_vocab, unknown=-1)
         indptr = np.asarray(indptr, dtype=np.int64)
         rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
         known = codes >= 0
-        rows, codes = rows[known], np.asarray(codes, dtype=np.int64)[known]
+        rows, codes = rows[known], codes[known]
         counts = sp.csr_array((np.ones(len(codes), dtype=np.int64), (rows, codes)),
                               shape=(len(indptr) - 1, len(vocabulary)))  # duplicates summed, rows sorted
         counts.sum_duplicates()
-        index_dtype = np.int64 if counts.nnz > np.iinfo(np.int32).max else np.int32
-        X = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
-                          counts.indptr.astype(index_dtype)), shape=counts.shape, dtype=self.dtype)
-        X.sort_indices()
-        return vocabulary, _align_api_if_sparse(X)
+        return vocabulary, _count_matrix(counts, self.dtype)
+
+    def _lookup(self, items: list[str], fixed_vocab: bool, unknown: int) -> tuple[np.ndarray, dict]:
+        """Ids of ``items`` and the vocabulary: the fitted one (``unknown`` for a term not in it), or,
+        when fitting, ids in order of first appearance, as the parent's ``defaultdict`` gives them."""
+        if fixed_vocab:
+            vocabulary = self.vocabulary_
+            return np.fromiter(map(vocabulary.get, items, repeat(unknown)), dtype=np.int64, count=len(items)), vocabulary
+        codes, distinct = pd.factorize(np.asarray(items, dtype=object)) if items else (np.empty(0, np.int64), [])
+        if not len(distinct):
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        return np.asarray(codes, dtype=np.int64), dict(zip(distinct, range(len(distinct))))
+
+
+def _count_matrix(counts, dtype):
+    """The parent's count matrix from exact integer counts: ``intc`` values, int32 indices unless there
+    are too many entries, each row sorted, the parent's sparse API."""
+    from sklearn.utils._sparse import _align_api_if_sparse
+
+    index_dtype = np.int64 if counts.nnz > np.iinfo(np.int32).max else np.int32
+    X = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
+                      counts.indptr.astype(index_dtype)), shape=counts.shape, dtype=dtype)
+    X.sort_indices()
+    return _align_api_if_sparse(X)
