@@ -37,6 +37,7 @@ Pipeline on whole benchmark test sets.
 from __future__ import annotations
 
 import math
+import threading
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -184,6 +185,9 @@ class _SharedVocabulary:
             self.monotone[id(block)] = bool(np.all(present[1:] > present[:-1]))
         self._value_set = None
         self._selections: dict[int, sp.csr_array] = {}
+        # The word cache is shared by every call on this model, and Dask (or any caller) may score
+        # from several threads: learning, resetting and reading it happen under this lock.
+        self._lock = threading.Lock()
         self._reset()
 
     def ids(self, grams) -> np.ndarray:
@@ -222,9 +226,17 @@ class _SharedVocabulary:
         """The merged ids of the words' char_wb n-grams, with repeats (one quote)."""
         if not words:
             return np.empty(0, np.int32)
-        found = self._spans_of(words)
-        flat = self._flat  # read after learning: the buffer may have grown or started afresh
-        return np.concatenate([flat[start:start + length] for start, length, _ in found])
+        with self._lock:
+            found = self._spans_of(words)
+            flat = self._flat  # read after learning: the buffer may have grown or started afresh
+            return np.concatenate([flat[start:start + length] for start, length, _ in found])
+
+    def word_units(self, words: list[str]) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """A batch's words as units: the distinct cache slots, each word's unit, and the units' merged
+        n-gram ids (``slot_ids``), read together (another call may reset the cache afterwards)."""
+        with self._lock:
+            units, codes = np.unique(self.slots(words), return_inverse=True)
+            return units, codes, self.slot_ids(units)
 
     def _spans_of(self, words: list[str]) -> list[tuple[int, int, int]]:
         """Each word's (start in the buffer, length, slot), its n-grams cut and remembered first if new.
@@ -241,9 +253,10 @@ class _SharedVocabulary:
 
     def prewarm(self, words) -> None:
         """Cut and remember ``words`` now (at load), so quotes made of known words skip that work."""
-        new = [word for word in dict.fromkeys(words) if word not in self._spans][: WORD_CACHE_SIZE // 2]
-        if new:
-            self._learn(new)
+        with self._lock:
+            new = [word for word in dict.fromkeys(words) if word not in self._spans][: WORD_CACHE_SIZE // 2]
+            if new:
+                self._learn(new)
 
     def _reset(self) -> None:
         self._spans: dict[str, tuple[int, int, int]] = {}  # word -> (start in _flat, length, slot)
@@ -362,9 +375,9 @@ def _analyse_char_wb(texts: list[str], shared: "_SharedVocabulary") -> _Analysis
     for text in texts:  # scikit-learn collapses runs of whitespace, then str.split(): the same words
         words.extend(text.split())
         indptr.append(len(words))
-    units, codes = np.unique(shared.slots(words), return_inverse=True)
+    units, codes, merged = shared.word_units(words)
     return _Analysis("char_wb", _occurrence_matrix(codes, np.asarray(indptr, np.int64), len(units)), units,
-                     merged=shared.slot_ids(units))
+                     merged=merged)
 
 
 def _tokens(texts: list[str], tokenize) -> tuple[list[str], np.ndarray]:

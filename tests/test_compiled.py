@@ -212,3 +212,35 @@ def test_a_full_word_cache_starts_afresh_with_the_same_numbers(monkeypatch):
     pipeline, _ = _idlib_model()
     frame = datasets.load("idlib", "test").reset_index(drop=True)
     _assert_same(pipeline, pd.concat([frame, _small()], ignore_index=True), single_rows=60)
+
+
+def test_scoring_from_several_threads_gives_the_same_numbers(monkeypatch):
+    """Dask runs partitions on one worker's threads with one shared model: the word cache is learned,
+    reset and read under a lock (a tiny cache makes resets, and so races, happen all the time)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import stancelab.compiled as compiled_module
+
+    monkeypatch.setattr(compiled_module, "WORD_CACHE_SIZE", 40)
+    pipeline, _ = _idlib_model()
+    frame = pd.concat([datasets.load("idlib", "test"), _small()], ignore_index=True)
+    batches = [model_input(frame.iloc[i::7]) for i in range(7)]
+    expected = [pipeline.predict_proba(X) for X in batches]
+    records = model_input(frame.head(40)).to_dict("records")
+    single = [pipeline.predict_proba(model_input(frame.iloc[[i]])) for i in range(len(records))]
+    compiled = compile_model(pipeline)
+
+    def batch(i):
+        return i, compiled.predict_proba(batches[i])
+
+    def one(i):
+        return i, compiled.predict_one(records[i]["text"], records[i])[0]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for _ in range(3):
+            for i, got in pool.map(batch, list(range(len(batches))) * 3):
+                for e, g in zip(expected[i], got):
+                    np.testing.assert_array_equal(g, e)
+            for i, got in pool.map(one, range(len(records))):
+                for e, g in zip(single[i], got):
+                    np.testing.assert_array_equal(g, e[0])
