@@ -394,8 +394,10 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
             metadata={"tasks": tasks, "targets": target_map, "dataset": dataset_label,
                       "train_sha256": sha, "select_by": select, "cv_score": best.cv_mean[select]},
         )
+        tie = config.cv.select_sentiment_by
         version, promote, previous = register(client, info.model_uri, config.model_name, select,
-                                              best.cv_mean[select], {"dataset": dataset_label})
+                                              best.cv_mean[select], {"dataset": dataset_label},
+                                              (tie, best.cv_mean[tie]) if tie in best.cv_mean else None)
         mlflow.set_tag("champion", str(promote).lower())
         mlflow.log_dict({"data_report": report.as_dict()}, "reports/data_report.json")
 
@@ -413,9 +415,20 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
     )
 
 
+def beats_champion(score: float, previous_score: float | None, tie_score: float | None = None,
+                   previous_tie_score: float | None = None) -> bool:
+    """Whether a new model takes ``champion``: a higher CV score, or an equal one and a higher score on
+    the tie-break metric (the experiment's ``cv.select_sentiment_by``: the sweep chose by it too)."""
+    if previous_score is None or score > previous_score:
+        return True
+    return (score == previous_score and tie_score is not None and previous_tie_score is not None
+            and tie_score > previous_tie_score)
+
+
 def register(client, model_uri: str, model_name: str, select: str, score: float,
-             tags: dict[str, str]) -> tuple[str, bool, str | None]:
-    """Register a logged model and move ``champion`` to it if it beats the current champion's CV score.
+             tags: dict[str, str], tie_break: tuple[str, float] | None = None) -> tuple[str, bool, str | None]:
+    """Register a logged model and move ``champion`` to it if it beats the current champion's CV score
+    (``tie_break``: ``(metric, score)`` that decides an exact tie, see :func:`beats_champion`).
 
     Read-compare-write under the store lock: two ``train.py`` processes finishing together must not
     both read the old champion and let the weaker model take the alias last."""
@@ -425,7 +438,8 @@ def register(client, model_uri: str, model_name: str, select: str, score: float,
         registered = mlflow.register_model(model_uri, model_name)
         version = str(registered.version)
         previous, previous_score = _champion_score(client, model_name, f"cv_{select}")
-        promote = previous is None or previous_score is None or score > previous_score
+        previous_tie = _champion_score(client, model_name, f"cv_{tie_break[0]}")[1] if tie_break and previous else None
+        promote = previous is None or beats_champion(score, previous_score, tie_break and tie_break[1], previous_tie)
         for key, value in {f"cv_{select}": f"{score:.4f}", **tags}.items():
             client.set_model_version_tag(model_name, version, key, value)
         if promote:
