@@ -14,6 +14,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 
+from features.analysis import WORD_TOKEN_PATTERN, WordAnalyzer
 from features.fast import FastCharWbCounting
 
 class CompactTfidfVectorizer(FastCharWbCounting, TfidfVectorizer):
@@ -44,16 +45,19 @@ class CompactTfidfVectorizer(FastCharWbCounting, TfidfVectorizer):
         super().__setstate__(state)
 
 
-# Words of two or more letters or digits; keeps Arabic letters (\w is Unicode-aware).
-WORD_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
-
-
 def vectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, max_df=1.0, max_features=None,
-               sublinear_tf=True, binary=False) -> TfidfVectorizer:
-    """A TF-IDF block on normalised text: words (``analyzer="word"``) or characters (``char_wb``/``char``)."""
+               sublinear_tf=True, binary=False, stem=False, stop_words=False, language=None) -> TfidfVectorizer:
+    """A TF-IDF block on normalised text: words (``analyzer="word"``) or characters (``char_wb``/``char``).
+    Words only: ``stem`` and ``stop_words`` in ``language`` (``features.analysis.WordAnalyzer``)."""
+    analysis = None
+    if analyzer == "word" and (stem or stop_words):
+        if language is None:
+            raise ValueError("word stemming / stop words need a language (model.word.language)")
+        analysis = WordAnalyzer(language, stem=stem, stop_words=stop_words)
     return CompactTfidfVectorizer(
         analyzer=analyzer,
-        token_pattern=WORD_TOKEN_PATTERN if analyzer == "word" else None,
+        tokenizer=analysis,
+        token_pattern=WORD_TOKEN_PATTERN if analyzer == "word" and analysis is None else None,
         ngram_range=tuple(ngram_range),
         min_df=min_df,
         max_df=max_df,

@@ -49,6 +49,20 @@ class TfidfConfig(Strict):
         return value
 
 
+class WordConfig(TfidfConfig):
+    stem: bool = Field(False, description="light stemming of words (Snowball, by language; features/analysis.py)")
+    stop_words: bool = Field(False, description="drop function words (negations and stance words are kept; "
+                                                "features/analysis.py)")
+    language: Literal["ar", "en", "ar+en"] | None = Field(
+        None, description="language of stem/stop_words; default: the dataset's (ar+en: the stemmer by each word's script)")
+
+    @model_validator(mode="after")
+    def _language_for_analysis(self):
+        if (self.stem or self.stop_words) and self.language is None:
+            raise ValueError("stem/stop_words need a language: set model.word.language (ar, en, ar+en)")
+        return self
+
+
 class CharConfig(TfidfConfig):
     ngram_range: tuple[int, int] = (2, 5)
     analyzer: Literal["char_wb", "char"] = "char_wb"
@@ -83,7 +97,7 @@ AUGMENTED_KINDS = ("logreg", "linear_svc", "sgd", "ridge", "complement_nb")
 
 class ModelConfig(Strict):
     normalize: NormalizeConfig = NormalizeConfig()
-    word: TfidfConfig | None = TfidfConfig()
+    word: WordConfig | None = WordConfig()
     char: CharConfig | None = CharConfig()
     target_mode: Literal["per_target", "pooled", "interact", "augmented"] = Field(
         "per_target", description="stance: one model per target; one pooled model with the target one-hot; "
@@ -179,6 +193,24 @@ class ExperimentConfig(Strict):
         if "stance" not in value:
             raise ValueError("tasks must include stance")
         return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _word_language_from_dataset(cls, raw):
+        """``model.word.language`` defaults to the registered dataset's language (a user CSV has none:
+        stemming or stop words then need it set)."""
+        from stancelab.datasets import DATASETS
+
+        if not isinstance(raw, dict) or not isinstance(raw.get("dataset"), dict):
+            return raw
+        known = DATASETS.get(str(raw["dataset"].get("name")))
+        model = raw.get("model", {})
+        if known is None or not isinstance(model, dict) or model.get("word", {}) is None:
+            return raw
+        word = model.get("word", {})
+        if isinstance(word, dict) and word.get("language") is None:
+            raw = {**raw, "model": {**model, "word": {**word, "language": known.lang}}}
+        return raw
 
     @model_validator(mode="after")
     def _select_by_a_trained_task(self):

@@ -27,6 +27,7 @@ INPUT_COLUMNS = ("text", "target", "actor")
 # file itself claims (see predict.load_pipeline).
 TRUSTED_TYPES = sorted({
     "features.normalize.TextNormalizer",
+    "features.analysis.WordAnalyzer",
     "stancelab.estimators.JointClassifier",
     "stancelab.estimators.TargetRouter",
     "stancelab.estimators.NBSVMClassifier",

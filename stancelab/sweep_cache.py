@@ -23,7 +23,8 @@ labels, so out-of-fold predictions and CV scores equal the plain path's (``tests
 Only cross-validation uses this; the refit model is the ordinary ``build_pipeline`` Pipeline.
 
 Configurations it does not cover go through the ordinary pipeline path (``supported``): pooled and
-interaction stance models, actor features, ``max_features``, and any model option added after this
+interaction stance models, actor features, ``max_features``, word stemming or stop words
+(``model.word.stem``/``stop_words``), and any model option added after this
 module (a field of ``ModelConfig`` it does not know, set to a non-default value).
 """
 
@@ -58,6 +59,8 @@ def supported(cfg: ModelConfig) -> bool:
             return False
     if cfg.target_mode != "per_target" or cfg.use_actor:
         return False
+    if cfg.word is not None and (cfg.word.stem or cfg.word.stop_words):
+        return False  # shared counts cut words with the default token pattern only (features/analysis.py)
     return all(block is None or block.max_features is None for block in (cfg.word, cfg.char))
 
 

@@ -90,7 +90,8 @@ def test_supported_configurations():
     assert sweep_cache.supported(ModelConfig.model_validate({"none_scale": 0.5, "sentiment_classifier": {"C": 2.0},
                                                              "char": {"min_df": 3}, "word": None}))
     for raw in [{"target_mode": "pooled"}, {"target_mode": "interact"}, {"use_actor": True},
-                {"char": {"max_features": 100}}]:
+                {"char": {"max_features": 100}}, {"word": {"stem": True, "language": "ar"}},
+                {"word": {"stop_words": True, "language": "en"}}]:
         assert not sweep_cache.supported(ModelConfig.model_validate(raw))
 
     class LaterModelConfig(ModelConfig):  # an option added after sweep_cache: its default is still covered
@@ -103,7 +104,7 @@ def test_supported_configurations():
 def test_shared_cv_equals_the_pipeline_path(shared_datasets, tmp_path):
     """Out-of-fold predictions and per-fold scores of every configuration, shared path vs plain
     pipelines, on a small Mawqif sample: 8 draws from C x char n-grams x min_df x none_scale, a sentiment classifier
-    of its own or the stance one, and a pooled configuration (not covered: it takes the plain path)."""
+    of its own or the stance one, and a pooled and a stemmed configuration (not covered: the plain path)."""
     config = load_config(REPO / "experiments" / "mawqif.yaml",
                          ["cv.folds=3", "n_jobs=1", "model.sentiment_features=false", "model.target_mention=false",
                           "model.target_aliases={}", "cv.select_sentiment_by=null",  # the family the shared path covers
@@ -115,8 +116,10 @@ def test_shared_cv_equals_the_pipeline_path(shared_datasets, tmp_path):
     splits = cv_splits(frame, 3, config.seed)
     models = [m for _, m in config.configurations()]
     models += [models[0].model_copy(update={"sentiment_classifier": None}),
-               models[0].model_copy(update={"target_mode": "pooled"})]
-    assert sum(map(sweep_cache.supported, models)) == len(models) - 1
+               models[0].model_copy(update={"target_mode": "pooled"}),
+               models[0].model_copy(update={"word": models[0].word.model_copy(update={"stem": True, "stop_words": True})})]
+    assert models[-1].word.language == "ar"  # from the dataset
+    assert sum(map(sweep_cache.supported, models)) == len(models) - 2  # pooled and stemmed take the plain path
 
     with threadpool_limits(1):  # one BLAS thread, as in a sweep's worker processes (and much faster on 2 busy cores)
         plain = {i: (oof, table) for i, oof, table, _ in cross_validate_many(models, frame, tasks, splits, config.seed)}
@@ -128,3 +131,4 @@ def test_shared_cv_equals_the_pipeline_path(shared_datasets, tmp_path):
         assert plain[i][1].equals(shared[i][1]), models[i]
     scores = [table["f_avg"].mean() for _, table in plain.values()]
     assert len(set(np.round(scores, 6))) > 1  # the grid really changes the predictions
+    assert not np.array_equal(plain[0][0], plain[len(models) - 1][0])  # and stemming changes them too

@@ -1,0 +1,96 @@
+"""Per-language word analysis (features/analysis.py): Snowball stems chosen by the dataset's language,
+stop-word lists that keep negations and stance words, and the config that switches them."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.analysis import WORD_TOKEN_PATTERN, WordAnalyzer, stem, stop_words
+from features.tfidf import vectorizer
+from stancelab.config import ModelConfig, load_config
+from stancelab.errors import UserError
+from conftest import REPO
+
+
+def test_stems_and_stop_words_known_answers():
+    assert WordAnalyzer("en")("running vaccines") == ["run", "vaccin"]
+    assert WordAnalyzer("ar")("المعلمون اللقاحات") == ["معلم", "لقاح"]
+    # ar+en: the stemmer follows each word's script (the English one would leave Arabic alone, and back)
+    assert WordAnalyzer("ar+en")("اللقاحات vaccines") == ["لقاح", "vaccin"]
+    # negations and stance words are not stop words
+    assert WordAnalyzer("en", stem=False, stop_words=True)("i am not against the vaccine but for it") == \
+        ["not", "against", "vaccine", "but", "for"]
+    assert WordAnalyzer("ar", stem=False, stop_words=True)("هذا ليس مع اللقاح ولا ضد في البيت") == \
+        ["ليس", "مع", "اللقاح", "ولا", "ضد", "البيت"]
+    for negation in ("لا", "ليس", "لم", "لن", "ما", "غير", "ضد"):
+        assert negation not in stop_words("ar")
+    assert {"not", "no", "never", "against", "for"}.isdisjoint(stop_words("en"))
+    assert "الي" in stop_words("ar") and "إلى" in stop_words("ar")  # as written and as normalised
+    assert stem("english", "running") == "run" and stem.cache_info().currsize > 0
+
+
+def test_off_means_the_default_word_tokens():
+    import re
+
+    text = "the vaccines are not safe اللقاحات ليست آمنة 2021"
+    plain = vectorizer("word", ngram_range=(1, 1)).fit([text])
+    assert plain.tokenizer is None and sorted(plain.vocabulary_) == sorted(set(re.findall(WORD_TOKEN_PATTERN, text)))
+    # bigrams join the words around a dropped stop word, as scikit-learn's own stop_words does
+    dropped = vectorizer("word", ngram_range=(2, 2), stop_words=True, language="en").fit(["vaccines are not safe"])
+    assert sorted(dropped.vocabulary_) == ["not safe", "vaccines not"]
+    with pytest.raises(ValueError, match="language"):
+        vectorizer("word", stem=True)
+
+
+def test_language_comes_from_the_dataset_or_the_config(tmp_path):
+    assert load_config(REPO / "experiments" / "mawqif.yaml", ["model.word.stem=true"]).model.word.language == "ar"
+    assert load_config(REPO / "experiments" / "semeval2016.yaml").model.word.language == "en"
+    assert load_config(REPO / "experiments" / "default.yaml").model.word.language == "ar+en"
+    explicit = load_config(REPO / "experiments" / "mawqif.yaml", ["model.word.language=en"])
+    assert explicit.model.word.language == "en"
+    with pytest.raises(ValueError, match="language"):
+        ModelConfig.model_validate({"word": {"stem": True}})  # no dataset to take it from
+    experiment = tmp_path / "csv.yaml"
+    experiment.write_text("experiment: x\nmodel_name: x\ndataset: {name: data.csv}\nmodel: {word: {stop_words: true}}\n")
+    with pytest.raises(UserError, match="model.word"):
+        load_config(experiment)
+
+
+def test_stemmed_model_round_trips_and_the_compiled_path_falls_back_bit_exact():
+    """A word block with a tokenizer is not cut by stancelab.compiled (``_analysis_key`` is None): the
+    compiled model hands it to the vectorizer's own transform, and its numbers equal the Pipeline's."""
+    import numpy as np
+    import skops.io
+
+    from stancelab import datasets
+    from stancelab.compiled import _TextBlock, compile_model
+    from stancelab.model import TRUSTED_TYPES, build_pipeline
+    from stancelab.training import model_input
+
+    frame = datasets.load("idlib", "train").groupby(["target", "lang"]).head(30).reset_index(drop=True)
+    cfg = ModelConfig.model_validate({"word": {"stem": True, "stop_words": True, "language": "ar+en"},
+                                      "char": {"ngram_range": [2, 4]}})
+    X, Y = model_input(frame), frame[["stance", "sentiment"]].astype(object)
+    pipeline = build_pipeline(cfg, ("stance", "sentiment"), seed=7).fit(X, Y)
+    word = pipeline.named_steps["joint"].estimator_for("sentiment").named_steps["features"].named_transformers_["word"]
+    assert word.tokenizer == WordAnalyzer("ar+en", stem=True, stop_words=True)
+    assert any(" the " in t for t in X["text"].str.lower()) and any(" في " in t for t in X["text"])
+    assert "the" not in word.vocabulary_ and "في" not in word.vocabulary_  # stop words of both languages
+
+    blob = skops.io.dumps(pipeline)
+    assert "features.analysis.WordAnalyzer" in skops.io.get_untrusted_types(data=blob)
+    loaded = skops.io.loads(blob, trusted=TRUSTED_TYPES)
+    assert loaded.named_steps["joint"].estimator_for("sentiment").named_steps["features"] \
+        .named_transformers_["word"].tokenizer == word.tokenizer
+
+    compiled = compile_model(loaded)
+    assert compiled is not None
+    blocks = [b for m in compiled._compiled.values() for b, _ in m.blocks if isinstance(b, _TextBlock)]
+    assert any(b.key is None for b in blocks) and any(b.key is not None for b in blocks)  # word falls back, char not
+    expected = pipeline.predict_proba(X)
+    for e, g in zip(expected, compiled.predict_proba(X)):
+        np.testing.assert_array_equal(g, e)
+    for i, record in enumerate(X.head(20).to_dict("records")):
+        probas, _ = compiled.predict_one(record["text"], record)
+        for task, p in enumerate(probas):
+            np.testing.assert_array_equal(p, expected[task][i])
