@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from features.normalize import NormalizeSteps
 
 from stancelab.errors import UserError
+from stancelab.estimators import NONE_SCALE_GRID
 
 
 class Strict(BaseModel):
@@ -109,6 +110,12 @@ class ModelConfig(Strict):
     use_actor: bool = Field(False, description="add the actor (speaker) as a one-hot feature")
     none_scale: float = Field(
         1.0, gt=0, description="stance: multiply p(none) by this before the argmax (threshold for 'none')")
+    none_scale_per_target: bool = Field(
+        False, description="stance: choose the none scale per target at fit time, from none_scale_grid, by that "
+                           "target's F_avg on out-of-fold probabilities of an inner CV on the training rows "
+                           "(none_scale then only serves targets without a choice)")
+    none_scale_grid: tuple[float, ...] = Field(
+        NONE_SCALE_GRID, min_length=1, description="the scales none_scale_per_target chooses from")
     classifier: ClassifierConfig = ClassifierConfig()
     sentiment_classifier: ClassifierConfig | None = Field(
         None, description="classifier for sentiment; defaults to the stance classifier")
@@ -130,6 +137,13 @@ class ModelConfig(Strict):
             raise ValueError(f"target_mode 'augmented' needs a classifier that takes sample weights "
                              f"({', '.join(AUGMENTED_KINDS)}), not '{self.classifier.kind}'")
         return self
+
+    @field_validator("none_scale_grid")
+    @classmethod
+    def _positive_scales(cls, value):
+        if any(not v > 0 for v in value):
+            raise ValueError("none_scale_grid: every scale must be > 0")
+        return tuple(sorted(set(value)))
 
     @field_validator("target_aliases")
     @classmethod

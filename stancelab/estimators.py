@@ -72,6 +72,35 @@ class TargetRouter(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
+TARGET_COLUMN = "target"
+NONE_SCALE_GRID = (0.35, 0.5, 0.65, 0.8, 1.0, 1.25)
+
+
+def choose_none_scales(proba, classes, gold, targets, grid) -> dict:
+    """Per target, the scale of ``grid`` that, multiplying p(none) before the argmax, gives the best
+    F_avg (F1 of favor and against, averaged) of that target's rows. Ties go to the scale nearest 1
+    (the smallest change to the model's own probabilities), then to the smaller scale."""
+    from stancelab import metrics
+
+    proba = np.asarray(proba, dtype=float)
+    classes = np.asarray(classes, dtype=object)
+    gold, targets = np.asarray(gold, dtype=object), np.asarray(targets, dtype=object)
+    none = list(classes).index("none")
+    order = sorted(grid, key=lambda s: (abs(np.log(s)), s))
+    chosen = {}
+    for target in sorted(set(targets)):
+        rows = targets == target
+        best, best_score = None, -1.0
+        for scale in order:
+            scaled = proba[rows].copy()
+            scaled[:, none] *= scale
+            score = metrics.f_avg(gold[rows], classes[np.argmax(scaled, axis=1)])
+            if score > best_score:
+                best, best_score = scale, score
+        chosen[str(target)] = float(best)
+    return chosen
+
+
 class JointClassifier(ClassifierMixin, BaseEstimator):
     """Stance and sentiment in one estimator: ``y`` has a column per task (``stance`` first).
 
@@ -88,16 +117,25 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
     duplicated text never predicts itself), and hands both to those blocks before fitting stance:
     stance trains on sentiment predictions it could have had at prediction time, never on gold
     labels or in-sample fits.
+
+    ``none_scale_per_target``: ``fit`` also chooses a ``none`` scale per target from
+    ``none_scale_grid``: the one that maximises the target's F_avg on out-of-fold stance probabilities
+    of the training rows (an inner ``inner_folds``-fold CV, stratified by target x stance and grouped
+    by text, of this same estimator with the threshold off), see :func:`choose_none_scales`. The
+    choices are the fitted ``none_scales_`` (target -> scale); ``none_scale`` then only serves targets
+    without a choice. Applying them needs each row's target, so :meth:`scale_none` takes the targets.
     """
 
     def __init__(self, stance=None, sentiment=None, none_scale=1.0, sentiment_features=False, inner_folds=3,
-                 random_state=0):
+                 random_state=0, none_scale_per_target=False, none_scale_grid=NONE_SCALE_GRID):
         self.stance = stance
         self.sentiment = sentiment
         self.none_scale = none_scale
         self.sentiment_features = sentiment_features
         self.inner_folds = inner_folds
         self.random_state = random_state
+        self.none_scale_per_target = none_scale_per_target
+        self.none_scale_grid = none_scale_grid
 
     def _templates(self):
         return [(task, est) for task, est in (("stance", self.stance), ("sentiment", self.sentiment))
@@ -112,7 +150,32 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.estimators_ = [clone(est).fit(X, Y[task].to_numpy(dtype=object)) for task, est in self._templates()]
         self.classes_ = [np.asarray(est.classes_, dtype=object) for est in self.estimators_]
+        self.none_scales_ = None
+        if self.none_scale_per_target and "stance" in tasks:
+            self.none_scales_ = self._choose_none_scales(X, Y)
         return self
+
+    def _choose_none_scales(self, X, Y) -> dict:
+        """Per target, the ``none`` scale of ``none_scale_grid`` with the best out-of-fold F_avg."""
+        from stancelab.splits import StratifiedGroupKFold
+
+        X, Y = X.reset_index(drop=True), Y.reset_index(drop=True)
+        y = Y["stance"].to_numpy(dtype=object)
+        targets = X[TARGET_COLUMN].to_numpy(dtype=object)
+        classes = list(self.classes_[self.tasks_.index("stance")])
+        oof = np.zeros((len(X), len(classes)))
+        # the same estimator without the threshold; sentiment only if stance reads its probabilities
+        inner = clone(self).set_params(none_scale=1.0, none_scale_per_target=False,
+                                       sentiment=self.sentiment if self.sentiment_features else None)
+        inner_tasks = ["stance", "sentiment"] if self.sentiment_features else ["stance"]
+        splitter = StratifiedGroupKFold(n_splits=self.inner_folds, shuffle=True, random_state=self.random_state)
+        strata = np.asarray([f"{t}|{label}" for t, label in zip(targets, y)], dtype=object)
+        for train_idx, test_idx in splitter.split(X, strata, groups=X["text"].to_numpy(dtype=object)):
+            fitted = clone(inner).fit(X.iloc[train_idx], Y.iloc[train_idx][inner_tasks])
+            proba = fitted.predict_proba(X.iloc[test_idx])[0]
+            for j, label in enumerate(fitted.classes_[0]):
+                oof[test_idx, classes.index(label)] = proba[:, j]
+        return choose_none_scales(oof, classes, y, targets, self.none_scale_grid)
 
     def _fit_joint(self, X, Y):
         from sklearn.frozen import FrozenEstimator
@@ -143,23 +206,42 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
     def estimator_for(self, task):
         return self.estimators_[self.tasks_.index(task)]
 
-    def predict_proba(self, X):
-        return self.scale_none([est.predict_proba(X) for est in self.estimators_])
+    @property
+    def scales_per_target(self) -> bool:
+        """Whether the ``none`` threshold depends on the row's target (then :meth:`scale_none` needs them)."""
+        return bool(getattr(self, "none_scales_", None))  # models saved before the option lack the attribute
 
-    def scale_none(self, probas: list) -> list:
-        """Apply ``none_scale`` to the tasks' probabilities: rows x classes, or one row (1-d), as
-        ``stancelab.compiled`` scores a single quote."""
-        if self.none_scale != 1.0 and "stance" in self.tasks_:
-            i = self.tasks_.index("stance")
-            classes = list(self.classes_[i])
-            if "none" in classes:
-                scaled = np.array(probas[i], dtype=float, copy=True)
-                scaled[..., classes.index("none")] *= self.none_scale
-                probas[i] = scaled / np.clip(scaled.sum(axis=-1, keepdims=True), 1e-12, None)
+    def predict_proba(self, X):
+        targets = X[TARGET_COLUMN].to_numpy(dtype=object) if self.scales_per_target else None
+        return self.scale_none([est.predict_proba(X) for est in self.estimators_], targets)
+
+    def scale_none(self, probas: list, targets=None) -> list:
+        """Apply the ``none`` scale to the tasks' probabilities: rows x classes, or one row (1-d), as
+        ``stancelab.compiled`` scores a single quote. ``targets``: the rows' targets (one string for one
+        row), needed when the scales were chosen per target (``scales_per_target``)."""
+        if "stance" not in self.tasks_:
+            return probas
+        i = self.tasks_.index("stance")
+        classes = list(self.classes_[i])
+        if "none" not in classes:
+            return probas
+        if self.scales_per_target:
+            if targets is None:
+                raise ValueError("this model's none threshold is per target: scale_none needs the rows' targets")
+            scales = self.none_scales_
+            factor = (scales.get(targets, self.none_scale) if isinstance(targets, str)
+                      else np.array([scales.get(t, self.none_scale) for t in targets], dtype=float))
+        elif self.none_scale != 1.0:
+            factor = self.none_scale
+        else:
+            return probas
+        scaled = np.array(probas[i], dtype=float, copy=True)
+        scaled[..., classes.index("none")] *= factor
+        probas[i] = scaled / np.clip(scaled.sum(axis=-1, keepdims=True), 1e-12, None)
         return probas
 
     def predict(self, X):
-        if self.none_scale == 1.0:
+        if self.none_scale == 1.0 and not self.scales_per_target:
             return np.column_stack([np.asarray(est.predict(X), dtype=object) for est in self.estimators_])
         return np.column_stack([classes[np.argmax(p, axis=1)] for classes, p in zip(self.classes_, self.predict_proba(X))])
 

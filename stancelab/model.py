@@ -138,5 +138,7 @@ def build_pipeline(cfg: ModelConfig, tasks=("stance", "sentiment"), seed: int = 
     return Pipeline([
         ("normalize", TextNormalizer(steps=cfg.normalize.model_dump())),
         ("joint", JointClassifier(stance=stance, sentiment=sentiment, none_scale=cfg.none_scale,
-                                  sentiment_features=cfg.sentiment_features, random_state=seed)),
+                                  sentiment_features=cfg.sentiment_features, random_state=seed,
+                                  none_scale_per_target=cfg.none_scale_per_target,
+                                  none_scale_grid=cfg.none_scale_grid)),
     ], memory=memory)
