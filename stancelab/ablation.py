@@ -50,8 +50,14 @@ def variants(model: ModelConfig, frame: pd.DataFrame | None = None) -> dict[str,
             if all(normalize_text(t, full) == normalize_text(t, off) for t in texts):
                 continue
         out[f"normalize.{step} off"] = {f"model.normalize.{step}": False}
+    if model.word is not None and model.word.stem:
+        out["word stems off"] = {"model.word.stem": False}
+    if model.word is not None and model.word.stop_words:
+        out["stop words kept"] = {"model.word.stop_words": False}
     if model.none_scale != 1.0:
-        out["none_scale=1"] = {"model.none_scale": 1.0}
+        out["none_scale=1"] = {"model.none_scale": 1.0, "model.none_scale_per_target": False}
+    if model.none_scale_per_target:  # back to the one CV-chosen none_scale for every target
+        out["one none_scale for all targets"] = {"model.none_scale_per_target": False}
     if model.classifier.class_weight is not None:
         out["no class weights (stance)"] = {"model.classifier.class_weight": None}
     if model.target_mode != "pooled":

@@ -372,6 +372,9 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         mlflow.log_metric("cv_seconds", sum(r.cv_seconds for r in results))  # the whole sweep (summed fits)
         mlflow.log_metric("cv_wall_seconds", sweep_seconds)  # wall clock of the whole sweep
         mlflow.log_metric("fit_vocabulary_size", _vocabulary_size(model))
+        chosen = getattr(model.named_steps["joint"], "none_scales_", None)  # model.none_scale_per_target
+        if chosen:
+            mlflow.log_params({f"fitted.none_scale.{target}": scale for target, scale in chosen.items()})
         _log_best_artifacts(mlflow, frame, tasks, oofs[best_index], folds[best_index], ds_cfg.name, model)
         ran = [i for i, f in enumerate(folds) if f is not None]  # reused trials have no fold table here
         _log_sweep_plot(mlflow, [results[i] for i in ran], [folds[i] for i in ran], select,

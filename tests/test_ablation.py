@@ -26,6 +26,12 @@ def test_variants_switch_one_component_off_each_and_skip_steps_without_effect():
     augmented = variants(ModelConfig.model_validate({"target_mode": "augmented", "shared_scale": 0.5}), english)
     assert augmented["per-target models (no shared copy)"] == {"model.target_mode": "per_target"}
     assert augmented["interact (classes balanced over all rows)"] == {"model.target_mode": "interact"}
+    analysed = variants(ModelConfig.model_validate({"word": {"stem": True, "stop_words": True, "language": "en"},
+                                                    "none_scale_per_target": True}), english)
+    assert analysed["word stems off"] == {"model.word.stem": False}
+    assert analysed["stop words kept"] == {"model.word.stop_words": False}
+    assert analysed["one none_scale for all targets"] == {"model.none_scale_per_target": False}
+    assert not {"word stems off", "stop words kept", "one none_scale for all targets"} & set(plain)
 
 
 def test_ablation_scores_variants_against_the_full_model(trained):

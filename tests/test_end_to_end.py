@@ -230,7 +230,9 @@ def test_tampered_or_pickled_model_is_refused(trained, tmp_path):
 
 
 def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
-    """A user's own schema CSV (no sentiment column) trains, registers and predicts stance alone."""
+    """A user's own schema CSV (no sentiment column) trains, registers and predicts stance alone; with
+    stemming (its language set in the config: a CSV has none) and the none threshold chosen per target,
+    whose choices the run logs."""
     import pandas as pd
 
     import predict
@@ -243,8 +245,12 @@ def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
     english.to_csv(path, index=False)
     experiment = tmp_path / "mine.yaml"
     experiment.write_text(f"experiment: mine\nmodel_name: mine-stance\ndataset: {{name: {path}}}\n"
-                          "tasks: [stance]\ncv: {folds: 3}\nn_jobs: 1\nmodel: {char: null}\n", encoding="utf-8")
+                          "tasks: [stance]\ncv: {folds: 3}\nn_jobs: 1\nmodel: {char: null, none_scale_per_target: true, "
+                          "word: {stem: true, language: en}}\n", encoding="utf-8")
     result = train(load_config(experiment), tracking_uri)
+    params = MlflowClient(tracking_uri).get_run(result.parent_run_id).data.params
+    assert params["word.stem"] == "True" and params["word.language"] == "en"
+    assert {f"fitted.none_scale.{t}" for t in english["target"].unique()} <= set(params)
     assert any("no 'split' column" in w for w in result.data_warnings)
     assert result.champion and set(result.best.cv_mean) == {"f_avg", "f_avg_target_mean", "stance_macro_f1",
                                                             "stance_accuracy"}
