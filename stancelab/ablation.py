@@ -54,6 +54,8 @@ def variants(model: ModelConfig, frame: pd.DataFrame | None = None) -> dict[str,
         out["word stems off"] = {"model.word.stem": False}
     if model.word is not None and model.word.stop_words:
         out["stop words kept"] = {"model.word.stop_words": False}
+    if model.sentiment_word is not None:
+        out["sentiment word block as stance's"] = {"model.sentiment_word": None}
     if model.none_scale != 1.0:
         out["none_scale=1"] = {"model.none_scale": 1.0, "model.none_scale_per_target": False}
     if model.none_scale_per_target:  # back to the one CV-chosen none_scale for every target

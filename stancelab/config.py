@@ -119,6 +119,9 @@ class ModelConfig(Strict):
     classifier: ClassifierConfig = ClassifierConfig()
     sentiment_classifier: ClassifierConfig | None = Field(
         None, description="classifier for sentiment; defaults to the stance classifier")
+    sentiment_word: WordConfig | None = Field(
+        None, description="the sentiment model's word block, if it differs from model.word (e.g. stems and stop "
+                          "words for sentiment only); unset: model.word")
     sentiment_features: bool = Field(
         False, description="joint: append the sentiment model's class probabilities to the stance features "
                            "(out-of-fold, from an inner 3-fold CV on the training rows; needs the sentiment task)")
@@ -219,12 +222,13 @@ class ExperimentConfig(Strict):
             return raw
         known = DATASETS.get(str(raw["dataset"].get("name")))
         model = raw.get("model", {})
-        if known is None or not isinstance(model, dict) or model.get("word", {}) is None:
+        if known is None or not isinstance(model, dict):
             return raw
-        word = model.get("word", {})
-        if isinstance(word, dict) and word.get("language") is None:
-            raw = {**raw, "model": {**model, "word": {**word, "language": known.lang}}}
-        return raw
+        for key in ("word", "sentiment_word"):
+            word = model.get(key, {} if key == "word" else None)
+            if isinstance(word, dict) and word.get("language") is None:
+                model = {**model, key: {**word, "language": known.lang}}
+        return {**raw, "model": model}
 
     @model_validator(mode="after")
     def _select_by_a_trained_task(self):

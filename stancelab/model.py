@@ -134,7 +134,8 @@ def build_pipeline(cfg: ModelConfig, tasks=("stance", "sentiment"), seed: int = 
                              memory=memory, stance=True)
     sentiment = None
     if "sentiment" in tasks:
-        sentiment = _text_model(cfg, cfg.sentiment_classifier or cfg.classifier, seed, use_target=False, memory=memory)
+        own = cfg.model_copy(update={"word": cfg.sentiment_word}) if cfg.sentiment_word is not None else cfg
+        sentiment = _text_model(own, cfg.sentiment_classifier or cfg.classifier, seed, use_target=False, memory=memory)
     return Pipeline([
         ("normalize", TextNormalizer(steps=cfg.normalize.model_dump())),
         ("joint", JointClassifier(stance=stance, sentiment=sentiment, none_scale=cfg.none_scale,

@@ -4,7 +4,8 @@ Stance and sentiment are separate estimators inside one model, so they can be tu
 metrics. With ``cv.select_sentiment_by`` the choice has two steps:
 
 1. the sentiment classifier (``model.sentiment_classifier``, or the stance classifier when that is
-   unset) of the configuration with the best sentiment score;
+   unset), with its own word block (``model.sentiment_word``) if it has one, of the configuration
+   with the best sentiment score;
 2. among the configurations that use that sentiment classifier, the best by ``cv.select_by``.
 
 The winner is always a configuration that was cross-validated as a whole, so both of its CV
@@ -23,7 +24,8 @@ from stancelab.config import ModelConfig
 
 
 def sentiment_classifier(model: ModelConfig):
-    return model.sentiment_classifier or model.classifier
+    classifier = model.sentiment_classifier or model.classifier
+    return classifier if model.sentiment_word is None else (classifier, model.sentiment_word)
 
 
 def choose(models: Sequence[ModelConfig], cv_means: Sequence[dict[str, float]], select_by: str,

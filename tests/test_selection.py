@@ -29,6 +29,16 @@ def test_without_a_sentiment_classifier_the_stance_classifier_is_shared():
     assert choose(models, scores, "f_avg", "sentiment_macro_f1") == 1
 
 
+def test_the_sentiment_word_block_is_part_of_the_sentiment_model_chosen_first():
+    stems = {"stem": True, "stop_words": True, "language": "ar"}
+    models = [ModelConfig.model_validate({"classifier": {"C": c}, "sentiment_classifier": {"C": 1}, "sentiment_word": w})
+              for w in (None, stems) for c in (1, 3)]
+    scores = [{"f_avg": 0.70, "sentiment_macro_f1": 0.60}, {"f_avg": 0.72, "sentiment_macro_f1": 0.60},
+              {"f_avg": 0.69, "sentiment_macro_f1": 0.62}, {"f_avg": 0.71, "sentiment_macro_f1": 0.62}]
+    assert choose(models, scores, "f_avg", "sentiment_macro_f1") == 3  # stems for sentiment, then stance C=3
+    assert choose(models, scores, "f_avg") == 1
+
+
 @pytest.mark.parametrize(("patch", "message"), [
     ({"tasks": ["stance"], "cv": {"select_sentiment_by": "sentiment_macro_f1"}}, "needs the sentiment task"),
     ({"cv": {"select_by": "sentiment_macro_f1", "select_sentiment_by": "sentiment_macro_f1"}}, "stance metric"),

@@ -48,6 +48,8 @@ def test_language_comes_from_the_dataset_or_the_config(tmp_path):
     assert load_config(REPO / "experiments" / "default.yaml").model.word.language == "ar+en"
     explicit = load_config(REPO / "experiments" / "mawqif.yaml", ["model.word.language=en"])
     assert explicit.model.word.language == "en"
+    sentiment_only = load_config(REPO / "experiments" / "mawqif.yaml", ["model.sentiment_word={stem: true}"]).model
+    assert sentiment_only.sentiment_word.language == "ar" and not sentiment_only.word.stem
     with pytest.raises(ValueError, match="language"):
         ModelConfig.model_validate({"word": {"stem": True}})  # no dataset to take it from
     experiment = tmp_path / "csv.yaml"
@@ -74,6 +76,13 @@ def test_stemmed_model_round_trips_and_the_compiled_path_falls_back_bit_exact():
     pipeline = build_pipeline(cfg, ("stance", "sentiment"), seed=7).fit(X, Y)
     word = pipeline.named_steps["joint"].estimator_for("sentiment").named_steps["features"].named_transformers_["word"]
     assert word.tokenizer == WordAnalyzer("ar+en", stem=True, stop_words=True)
+    # model.sentiment_word: the sentiment model's own word block; stance keeps model.word
+    own = build_pipeline(ModelConfig.model_validate({"char": None, "sentiment_word": {"stem": True, "language": "ar"}}),
+                         ("stance", "sentiment"), seed=7).fit(X, Y).named_steps["joint"]
+    stance_words = next(iter(own.estimator_for("stance").estimators_.values())).named_steps["features"]
+    assert stance_words.named_transformers_["word"].tokenizer is None
+    assert own.estimator_for("sentiment").named_steps["features"].named_transformers_["word"].tokenizer == \
+        WordAnalyzer("ar", stem=True)
     assert any(" the " in t for t in X["text"].str.lower()) and any(" في " in t for t in X["text"])
     assert "the" not in word.vocabulary_ and "في" not in word.vocabulary_  # stop words of both languages
 
