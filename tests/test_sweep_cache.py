@@ -91,7 +91,8 @@ def test_supported_configurations():
                                                              "char": {"min_df": 3}, "word": None}))
     for raw in [{"target_mode": "pooled"}, {"target_mode": "interact"}, {"use_actor": True},
                 {"char": {"max_features": 100}}, {"word": {"stem": True, "language": "ar"}},
-                {"word": {"stop_words": True, "language": "en"}}, {"none_scale_per_target": True}]:
+                {"word": {"stop_words": True, "language": "en"}}, {"none_scale_per_target": True},
+                {"sentiment_word": {"stem": True, "language": "ar"}}]:
         assert not sweep_cache.supported(ModelConfig.model_validate(raw))
 
     class LaterModelConfig(ModelConfig):  # an option added after sweep_cache: its default is still covered
