@@ -22,7 +22,9 @@ per occurrence, and one quote pays for DataFrame plumbing and input validation i
 One quote takes a small-array path with no sparse matrices: counts, then TF-IDF weights, the
 l2 norm and a logistic regression's decision function summed in the order scikit-learn's sparse
 code sums them, so the probabilities are bit-for-bit the Pipeline's (other classifiers get a
-one-row sparse matrix and their own ``predict_proba``).
+one-row sparse matrix and their own ``predict_proba``). For a logistic regression on TF-IDF,
+mention and sentiment blocks those loops run in :mod:`stancelab.kernels` (numba), with the same
+operations in the same order; other models keep the numpy version of the same steps.
 
 The target-interaction models (``target_mode`` interact / augmented: shared and per-target copies
 of the features) are compiled too: their blocks as above, then the interaction's own ``_augment``.
