@@ -22,7 +22,9 @@ per occurrence, and one quote pays for DataFrame plumbing and input validation i
 One quote takes a small-array path with no sparse matrices: counts, then TF-IDF weights, the
 l2 norm and a logistic regression's decision function summed in the order scikit-learn's sparse
 code sums them, so the probabilities are bit-for-bit the Pipeline's (other classifiers get a
-one-row sparse matrix and their own ``predict_proba``).
+one-row sparse matrix and their own ``predict_proba``). For a logistic regression on TF-IDF,
+mention and sentiment blocks those loops run in :mod:`stancelab.kernels` (numba), with the same
+operations in the same order; other models keep the numpy version of the same steps.
 
 The target-interaction models (``target_mode`` interact / augmented: shared and per-target copies
 of the features) are compiled too: their blocks as above, then the interaction's own ``_augment``.
@@ -173,18 +175,23 @@ class _SharedVocabulary:
         # Merged ids in sorted order of the n-grams: a fitted vocabulary's columns are its n-grams in
         # sorted order too, so ascending merged ids map to ascending columns in every block.
         self.index: dict[str, int] = {gram: i for i, gram in enumerate(_sorted_terms(blocks))}
-        self.columns: dict[int, np.ndarray] = {}
+        # One row per merged id (the last row answers merged id -1) with its column in every block:
+        # a quote reads one short row per n-gram for all its blocks (stancelab.kernels.tfidf_block).
+        self.table = np.full((len(self.index) + 1, len(blocks)), -1, dtype=np.int32)
+        self.columns: dict[int, np.ndarray] = {}  # a block's column of the table
+        self.slot: dict[int, int] = {}
         self.monotone: dict[int, bool] = {}
-        for block in blocks:
-            column = np.full(len(self.index) + 1, -1, dtype=np.int64)  # the last slot answers merged id -1
+        for slot, block in enumerate(blocks):
             where = np.fromiter(map(self.index.__getitem__, block.vocabulary), dtype=np.int64,
                                 count=len(block.vocabulary))
-            column[where] = np.fromiter(block.vocabulary.values(), dtype=np.int64, count=len(block.vocabulary))
-            self.columns[id(block)] = column
+            self.table[where, slot] = np.fromiter(block.vocabulary.values(), dtype=np.int64, count=len(block.vocabulary))
+            column = self.columns[id(block)] = self.table[:, slot]
+            self.slot[id(block)] = slot
             present = column[column >= 0]  # a vocabulary given by hand need not be sorted
             self.monotone[id(block)] = bool(np.all(present[1:] > present[:-1]))
         self._value_set = None
         self._selections: dict[int, sp.csr_array] = {}
+        self.kernels = None  # stancelab.kernels, once CompiledModel has checked its models can use them
         # The word cache is shared by every call on this model, and Dask (or any caller) may score
         # from several threads: learning, resetting and reading it happen under this lock.
         self._lock = threading.Lock()
@@ -212,15 +219,19 @@ class _SharedVocabulary:
         return self._value_set
 
     def quote(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """One text's distinct merged n-gram ids (ascending, only those in some vocabulary) and their
-        counts: the work a quote's blocks of this setting share."""
+        """One text's distinct n-grams (ascending merged ids, only those in some vocabulary): their
+        rows of ``table`` (their columns in every block) and their counts, the work a quote's blocks
+        of this setting share."""
         if self.key[1]:
             text = text.lower()
         if self.key[0] != "char_wb":  # scikit-learn's word analyser: tokens, then " ".join of n in a row
             ids = self.ids(_word_ngrams(self.tokenize(text), *self.key[3]))
         else:
             ids = self._word_ids(text.split())
-        return _distinct_counts(ids)
+        if self.kernels is not None:
+            return self.kernels.distinct_rows(np.sort(ids), self.table)
+        merged, numbers = _distinct_counts(ids)
+        return np.take(self.table, merged, axis=0), numbers  # take: far cheaper than [] for 2-d rows
 
     def _word_ids(self, words: list[str]) -> np.ndarray:
         """The merged ids of the words' char_wb n-grams, with repeats (one quote)."""
@@ -229,6 +240,9 @@ class _SharedVocabulary:
         with self._lock:
             found = self._spans_of(words)
             flat = self._flat  # read after learning: the buffer may have grown or started afresh
+            if self.kernels is not None:
+                slots = np.fromiter(map(itemgetter(2), found), dtype=np.int64, count=len(found))
+                return self.kernels.spans(flat, self._starts, self._lengths, slots)
             return np.concatenate([flat[start:start + length] for start, length, _ in found])
 
     def word_units(self, words: list[str]) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
@@ -522,8 +536,17 @@ class _TextBlock:
         self.norm = tfidf.norm if tfidf is not None else None
         self.shared: _SharedVocabulary | None = None  # set by CompiledModel, with self.columns
         self.columns: np.ndarray | None = None  # merged n-gram id -> this block's column (-1: none)
+        self.slot = -1  # this block's column in shared.table
         self.monotone = False  # columns ascend with merged ids (no sort per quote)
         self.tf_table = _sublinear_table(self.dtype) if self.sublinear else None
+        # For stancelab.kernels.tfidf_block: term frequency per count, the idf (or nothing), or None
+        # if this block needs the numpy path (another norm, a dtype without a table).
+        self.kernel_table = None
+        if self.key is not None and (self.tfidf is None or self.norm in (None, "l2")):
+            table = self.tf_table if self.sublinear else np.arange(TF_TABLE_SIZE).astype(self.dtype)
+            if table is not None and table.dtype in (np.float32, np.float64):
+                self.kernel_table = table
+                self.kernel_idf = self.idf if self.idf is not None else np.empty(0, self.dtype)
 
     def counts(self, batch: _Batch, rows: np.ndarray | None):
         """Exactly ``CountVectorizer._count_vocab``'s matrix (+ ``binary``) for the rows."""
@@ -559,26 +582,37 @@ class _TextBlock:
         if self.key is None:
             row = sp.csr_array(self.vec.transform([text]))
             return row.indices.astype(np.int64), row.data
-        found = counted.get(self.key)
-        if found is None:  # distinct merged n-gram ids (ascending) and counts, shared by this setting's blocks
-            found = counted[self.key] = self.shared.quote(text)
-        merged, numbers = found
-        columns = self.columns[merged]
-        known = columns >= 0
-        idx, numbers = columns[known], numbers[known]
+        idx, numbers = self._columns(text, counted)
         if not self.monotone:
             order = idx.argsort()
             idx, numbers = idx[order], numbers[order]
-        if not len(idx):
-            return idx, numbers.astype(self.dtype)
+        return idx, self._values(idx, numbers, self.idf[idx] if self.idf is not None else None)
+
+    def quoted(self, text: str, counted: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The quote's distinct n-grams of this block's setting: their ``shared.table`` rows and counts,
+        computed once per quote for all the setting's blocks (``counted``)."""
+        found = counted.get(self.key)
+        if found is None:
+            found = counted[self.key] = self.shared.quote(text)
+        return found
+
+    def _columns(self, text: str, counted: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The quote's n-grams in this block: columns (ascending if ``monotone``) and counts."""
+        rows, numbers = self.quoted(text, counted)
+        columns = rows[:, self.slot]
+        known = columns >= 0
+        return columns[known].astype(np.int64), numbers[known]
+
+    def _values(self, idx: np.ndarray, numbers: np.ndarray, idf: np.ndarray | None) -> np.ndarray:
+        """TF-IDF values of the sorted columns ``idx`` with these counts (``idf``: the idf at idx)."""
+        if not len(idx) or self.tfidf is None:
+            return (np.ones_like(numbers) if self.binary else numbers).astype(self.dtype)
         if self.binary:
             numbers = np.ones_like(numbers)
-        if self.tfidf is None:
-            return idx, numbers.astype(self.dtype)
         if self.norm not in (None, "l2"):
             row = self.tfidf.transform(sp.csr_array((numbers.astype(self.dtype), idx, [0, len(idx)]),
                                                     shape=(1, self.n_features)), copy=False)
-            return idx, sp.csr_array(row).data
+            return sp.csr_array(row).data
         if self.sublinear and self.tf_table is not None and np.maximum.reduce(numbers) < len(self.tf_table):
             v = self.tf_table[numbers]  # 1 + log(count), the same bits as computing it (tested)
         else:
@@ -586,14 +620,14 @@ class _TextBlock:
             if self.sublinear:
                 np.log(v, v)
                 v += 1.0
-        if self.idf is not None:
-            v *= self.idf[idx]
+        if idf is not None:
+            v *= idf
         if self.norm == "l2":
             # sklearn's inplace_csr_row_normalize_l2: squares in the data's precision, summed in order in double
             total = float(np.add.accumulate(v * v, dtype=np.float64)[-1])
             if total != 0.0:
                 v = (v.astype(np.float64) / math.sqrt(total)).astype(self.dtype)
-        return idx, v
+        return v
 
 
 class _OtherBlock:
@@ -713,9 +747,36 @@ class _TextModel:
             offset *= 1 + len(self.target_pos)
         self.n_features = offset
         self.logistic = isinstance(self.clf, LogisticRegression)
+        self.kernels = None
         if self.logistic:
             self.coef_rows = np.ascontiguousarray(np.asarray(self.clf.coef_).T)  # a feature's weights together
             self.intercept = np.asarray(self.clf.intercept_)
+
+    def use_kernels(self) -> None:
+        """Score one quote with stancelab.kernels if every text block can (ascending columns, an l2
+        or no norm): the features' dtype is what concatenating the blocks gives, the products' what
+        multiplying them by the weights gives, as on the numpy path. Called once the blocks know
+        their shared vocabulary, and again whenever a block's ``monotone`` changes."""
+        self.kernels = None
+        if not self.logistic or self.interaction is not None:
+            return
+        dtypes = []
+        for block, _ in self.blocks:
+            if isinstance(block, _TextBlock):
+                if block.kernel_table is None or not block.monotone:
+                    return
+                dtypes.append(np.dtype(block.dtype))
+            elif isinstance(block, _SentimentBlock):
+                dtypes.append(np.dtype(np.float64))
+            elif isinstance(block, _MentionBlock):
+                dtypes.append(np.dtype(np.float32))
+            else:
+                return  # one-hot blocks: their dtype is the encoder's; keep the numpy path
+        from stancelab import kernels
+
+        self.kernels = kernels
+        self.value_dtype = np.result_type(*dtypes)
+        self.product_dtype = np.result_type(self.value_dtype, self.coef_rows.dtype)
 
     def features_of(self, batch: _Batch, frame: pd.DataFrame, rows: np.ndarray | None):
         parts = [block.transform(batch, frame, rows) for block, _ in self.blocks]
@@ -739,6 +800,10 @@ class _TextModel:
         return counted[key]
 
     def proba_one(self, text: str, row: dict, counted: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.kernels is not None:
+            found = self._proba_kernels(text, row, counted)
+            if found is not None:
+                return found
         pieces = [block.one(text, row, counted) for block, _ in self.blocks]
         idx = np.concatenate([i + offset if offset else i for (i, _), (_, offset) in zip(pieces, self.blocks)])
         data = np.concatenate([d for _, d in pieces])
@@ -762,20 +827,48 @@ class _TextModel:
             # column order, in the result's precision (float32 for a float32 model on float32 features)
             dtype = np.result_type(data.dtype, self.coef_rows.dtype)
             if len(idx):
-                products = self.coef_rows[idx].astype(dtype, copy=False)
+                products = np.take(self.coef_rows, idx, axis=0).astype(dtype, copy=False)
                 products *= data.astype(dtype, copy=False)[:, None]
                 decision = np.add.accumulate(products, axis=0)[-1] + self.intercept
             else:
                 decision = np.zeros(len(self.intercept), dtype) + self.intercept
-            if len(self.clf.classes_) <= 2:
-                p = expit(decision)
-                return np.concatenate([1 - p, p]), idx, data
-            decision -= decision.max()  # scikit-learn's softmax, on one row
-            np.exp(decision, out=decision)
-            decision /= decision.sum()
-            return decision, idx, data
+            return self._probabilities(decision), idx, data
         row_matrix = sp.csr_array((data, idx, [0, len(idx)]), shape=(1, self.n_features))
         return np.asarray(self.clf.predict_proba(row_matrix))[0], idx, data
+
+    def _probabilities(self, decision: np.ndarray) -> np.ndarray:
+        if len(self.clf.classes_) <= 2:
+            p = expit(decision)
+            return np.concatenate([1 - p, p])
+        decision -= decision.max()  # scikit-learn's softmax, on one row
+        np.exp(decision, out=decision)
+        decision /= decision.sum()
+        return decision
+
+    def _proba_kernels(self, text: str, row: dict, counted: dict):
+        """``proba_one`` through stancelab.kernels; ``None`` if a count is beyond the tf table."""
+        kernels = self.kernels
+        quoted = [block.quoted(text, counted) if isinstance(block, _TextBlock) else None for block, _ in self.blocks]
+        size = sum(len(q[0]) for q in quoted if q is not None) + self.n_base  # enough for the other blocks
+        idx = np.empty(size, np.int64)
+        val = np.empty(size, self.value_dtype)
+        pos = 0
+        for (block, offset), found in zip(self.blocks, quoted):
+            if found is not None:
+                rows, counts = found
+                pos = kernels.tfidf_block(rows, block.slot, counts, block.kernel_table, block.kernel_idf,
+                                          block.idf is not None, block.norm == "l2", block.binary, offset,
+                                          np.empty(len(rows), block.dtype), idx, val, pos)
+                if pos < 0:
+                    return None
+            else:
+                i, d = block.one(text, row, counted)
+                idx[pos: pos + len(i)] = i + offset
+                val[pos: pos + len(i)] = d
+                pos += len(i)
+        idx, val = idx[:pos], val[:pos]
+        acc = kernels.decision(idx, val, self.coef_rows, np.zeros(len(self.intercept), self.product_dtype))
+        return self._probabilities(acc + self.intercept), idx, val
 
 
 # --------------------------------------------------------------------------- the model
@@ -820,13 +913,19 @@ class CompiledModel:
         for key, blocks in by_key.items():
             shared = _SharedVocabulary(key, blocks)
             for block in blocks:
-                block.shared, block.columns = shared, shared.columns[id(block)]
+                block.shared, block.columns, block.slot = shared, shared.columns[id(block)], shared.slot[id(block)]
                 block.monotone = shared.monotone[id(block)]
             if key[0] == "word":
                 words.update(gram for gram in shared.index if " " not in gram)
         for block_list in by_key.values():  # a quote of known words then cuts no word at prediction time
             if block_list[0].key[0] == "char_wb":
                 block_list[0].shared.prewarm(sorted(words))
+        self.kernels = None  # stancelab.kernels if some model scores quotes with them
+        for model in self._compiled.values():
+            model.use_kernels()
+            self.kernels = self.kernels or model.kernels
+        for block_list in by_key.values():
+            block_list[0].shared.kernels = self.kernels
 
     def _text_model(self, pipeline) -> _TextModel:
         if id(pipeline) not in self._compiled:

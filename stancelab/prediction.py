@@ -211,17 +211,14 @@ class Predictor:
         w = self._label_weights(clf, label)
         if w is None:
             return []
-        contributions = values * w[indices]
-        top = np.flatnonzero(contributions > 0)
-        k = self.evidence_size
-        if len(top) > k:  # every candidate tied with the k-th largest stays, so ties keep column order
-            kth = np.partition(contributions[top], len(top) - k)[len(top) - k]
-            top = top[contributions[top] >= kth]
-        order = top[np.argsort(-contributions[top], kind="stable")][:k]
+        from stancelab.kernels import top_contributions
+
+        # the evidence_size largest positive value x weight, ties in column order
+        order, contributions = top_contributions(indices, values, w, self.evidence_size)
         names = self._feature_names(features)
         parts = self._name_parts.setdefault(id(features), {})  # column -> (kind, n-gram), as met
         out = []
-        for column, weight in zip(indices[order].tolist(), contributions[order].tolist()):
+        for column, weight in zip(indices[order].tolist(), contributions.tolist()):
             found = parts.get(column)
             if found is None:
                 kind, _, ngram = str(names[column]).partition("__")

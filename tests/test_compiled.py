@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stancelab import datasets
-from stancelab.compiled import _TextBlock, compile_model
+from stancelab.compiled import _OtherBlock, _TextBlock, compile_model
 from stancelab.config import ModelConfig
 from stancelab.model import build_pipeline
 from stancelab.prediction import Predictor
@@ -38,6 +38,11 @@ def _assert_same(pipeline, frame: pd.DataFrame, single_rows: int = 40, monotone:
     if not monotone:  # the paths for a vocabulary given in another order (sorting per row)
         for b in blocks:
             b.monotone = False
+        for m in compiled._compiled.values():
+            m.use_kernels()
+    for m in compiled._compiled.values():  # one quote runs through stancelab.kernels where it can
+        plain = m.logistic and m.interaction is None and not any(isinstance(b, _OtherBlock) for b, _ in m.blocks)
+        assert (m.kernels is not None) == (monotone and plain)
     X = model_input(frame)
     expected = pipeline.predict_proba(X)
     got = compiled.predict_proba(X)
@@ -48,9 +53,15 @@ def _assert_same(pipeline, frame: pd.DataFrame, single_rows: int = 40, monotone:
     classes = pipeline.named_steps["joint"].classes_
     mine = np.column_stack([c[np.argmax(p, axis=1)] for c, p in zip(classes, got)])
     assert (mine == labels).all()
-    for i, record in enumerate(X.head(single_rows).to_dict("records")):
+    records = X.head(single_rows).to_dict("records")
+    for i, record in enumerate(records):
         probas, _ = compiled.predict_one(record["text"], record)
         for task, p in enumerate(probas):
+            np.testing.assert_array_equal(p, expected[task][i])
+    for m in compiled._compiled.values():  # the numpy path, which the kernels replace (stancelab/kernels.py)
+        m.kernels = None
+    for i, record in enumerate(records[:10]):
+        for task, p in enumerate(compiled.predict_one(record["text"], record)[0]):
             np.testing.assert_array_equal(p, expected[task][i])
 
 
@@ -244,3 +255,16 @@ def test_scoring_from_several_threads_gives_the_same_numbers(monkeypatch):
             for i, got in pool.map(one, range(len(records))):
                 for e, g in zip(single[i], got):
                     np.testing.assert_array_equal(g, e[0])
+
+
+def test_a_count_beyond_the_tf_table_takes_the_numpy_path():
+    frame = _small()
+    pipeline = _fit({}, frame)
+    compiled = compile_model(pipeline)
+    assert all(m.kernels is not None for m in compiled._compiled.values())
+    word = frame["text"].iloc[0].split()[0]
+    record = {"text": " ".join([word] * 1100) + " " + frame["text"].iloc[1], "target": frame["target"].iloc[0],
+              "actor": ""}
+    expected = pipeline.predict_proba(model_input(pd.DataFrame([record])))
+    for task, p in enumerate(compiled.predict_one(record["text"], record)[0]):
+        np.testing.assert_array_equal(p, expected[task][0])

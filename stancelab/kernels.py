@@ -1,0 +1,142 @@
+"""Numba kernels for scoring one quote: the per-n-gram loops of TF-IDF, the decision function and
+the evidence ranking, compiled once (cached on disk) instead of ~100 small numpy calls per quote.
+
+Each kernel does exactly the floating-point operations of the numpy code it replaces, in the same
+order and precision, so the numbers stay the Pipeline's bit for bit (tests/test_compiled.py):
+
+- a block's values are computed in the block's dtype (``tmp``), squared in that dtype, summed in
+  float64 from left to right (scikit-learn's ``inplace_csr_row_normalize_l2``), divided in float64
+  and rounded back to the block's dtype;
+- the decision function adds ``weight x value`` products feature after feature in column order, in
+  the precision numpy's type promotion gives (``acc``'s dtype), as scipy's sparse product does;
+- no fast-math, so no reassociation and no fused multiply-add.
+
+Imported only when a model is compiled (``stancelab.compiled``), so importing the package does not
+load numba.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def tfidf_block(rows, slot, counts, table, idf, use_idf, l2, binary, offset, tmp, out_idx, out_val, pos):
+    """Append one text block's features of a quote to ``out_idx``/``out_val`` from ``pos``; return
+    the new end, or -1 if a count is beyond ``table`` (the caller then takes the numpy path).
+
+    ``rows``: the quote's distinct n-grams' columns in every block (ascending merged ids, so this
+    block's columns ascend); ``counts``: their counts; ``table[c]``: the term frequency of count c
+    in the block's dtype (``1 + log(c)`` when sublinear); ``tmp``: scratch in the block's dtype."""
+    n = 0
+    for i in range(rows.shape[0]):
+        column = rows[i, slot]
+        if column < 0:
+            continue
+        count = 1 if binary else counts[i]
+        if count >= table.shape[0]:
+            return -1
+        if use_idf:
+            tmp[n] = table[count] * idf[column]
+        else:
+            tmp[n] = table[count]
+        out_idx[pos + n] = column + offset
+        n += 1
+    if l2 and n > 0:
+        total = 0.0
+        for j in range(n):
+            square = tmp[j] * tmp[j]
+            total += square
+        if total != 0.0:
+            root = math.sqrt(total)
+            for j in range(n):
+                tmp[j] = tmp[j] / root
+    for j in range(n):
+        out_val[pos + j] = tmp[j]
+    return pos + n
+
+
+@njit(cache=True, nogil=True)
+def decision(idx, val, coef_rows, acc):
+    """``acc[j] = sum_i coef_rows[idx[i], j] * val[i]``, summed in order of i in ``acc``'s dtype."""
+    k = acc.shape[0]
+    if idx.shape[0] == 0:
+        return acc
+    for j in range(k):
+        acc[j] = coef_rows[idx[0], j] * val[0]
+    for i in range(1, idx.shape[0]):
+        column = idx[i]
+        x = val[i]
+        for j in range(k):
+            acc[j] = acc[j] + coef_rows[column, j] * x
+    return acc
+
+
+@njit(cache=True, nogil=True)
+def top_contributions(idx, val, weights, k):
+    """The positions of the ``k`` largest positive ``val[i] * weights[idx[i]]``, largest first (ties
+    in position order), and those products."""
+    best = np.empty(k, np.int64)
+    score = np.empty(k, np.float64)
+    n = 0
+    for i in range(idx.shape[0]):
+        c = val[i] * weights[idx[i]]
+        if not c > 0:
+            continue
+        if n == k and not c > score[k - 1]:
+            continue
+        j = n if n < k else k - 1
+        while j > 0 and score[j - 1] < c:
+            best[j] = best[j - 1]
+            score[j] = score[j - 1]
+            j -= 1
+        best[j] = i
+        score[j] = c
+        if n < k:
+            n += 1
+    return best[:n], score[:n]
+
+
+@njit(cache=True, nogil=True)
+def distinct_rows(ordered, table):
+    """The distinct ids >= 0 of a quote's n-grams (merged ids, sorted, with repeats; -1: in no
+    vocabulary): their ``table`` rows in ascending id order and how often each occurs (numpy's own
+    sort is faster than numba's, so the caller sorts)."""
+    n = ordered.shape[0]
+    first = 0
+    while first < n and ordered[first] < 0:
+        first += 1
+    distinct = 0
+    for i in range(first, n):
+        if i == first or ordered[i] != ordered[i - 1]:
+            distinct += 1
+    rows = np.empty((distinct, table.shape[1]), table.dtype)
+    counts = np.zeros(distinct, np.int64)
+    d = -1
+    for i in range(first, n):
+        if i == first or ordered[i] != ordered[i - 1]:
+            d += 1
+            rows[d, :] = table[ordered[i], :]
+        counts[d] += 1
+    return rows, counts
+
+
+@njit(cache=True, nogil=True)
+def spans(flat, starts, lengths, slots):
+    """``concatenate([flat[starts[s]:starts[s] + lengths[s]] for s in slots])``: a quote's words'
+    char n-gram ids from the word cache."""
+    total = 0
+    for i in range(slots.shape[0]):
+        total += lengths[slots[i]]
+    out = np.empty(total, flat.dtype)
+    pos = 0
+    for i in range(slots.shape[0]):
+        s = starts[slots[i]]
+        n = lengths[slots[i]]
+        for j in range(n):
+            out[pos + j] = flat[s + j]
+        pos += n
+    return out

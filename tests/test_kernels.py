@@ -1,0 +1,93 @@
+"""Known answers for stancelab/kernels.py: each kernel against the numpy code it replaces, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stancelab import kernels
+
+
+def _numpy_block(rows, slot, counts, table, idf, l2):
+    """The numpy path of stancelab.compiled._TextBlock for ascending columns."""
+    columns = rows[:, slot]
+    known = columns >= 0
+    idx, numbers = columns[known].astype(np.int64), counts[known]
+    v = table[numbers]
+    if idf is not None:
+        v = v * idf[idx]
+    if l2 and len(v):
+        total = float(np.add.accumulate(v * v, dtype=np.float64)[-1])
+        if total:
+            v = (v.astype(np.float64) / np.sqrt(total)).astype(table.dtype)
+    return idx, v
+
+
+def test_tfidf_block_matches_numpy_and_refuses_counts_beyond_the_table():
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        table = np.arange(64, dtype=dtype)
+        np.log(table[1:], table[1:])
+        table[1:] += 1.0
+        idf = (1 + rng.random(50) * 5).astype(dtype)
+        for trial in range(30):
+            rows = np.sort(rng.integers(-1, 50, size=(rng.integers(0, 40), 2)), axis=0).astype(np.int32)
+            counts = rng.integers(1, 64, size=len(rows))
+            for l2 in (True, False):
+                want_idx, want_val = _numpy_block(rows, 1, counts, table, idf, l2)
+                idx, val = np.zeros(100, np.int64), np.zeros(100, np.float64)
+                end = kernels.tfidf_block(rows, 1, counts, table, idf, True, l2, False, 7, np.empty(len(rows), dtype),
+                                          idx, val, 3)
+                assert end == 3 + len(want_idx)
+                np.testing.assert_array_equal(idx[3:end], want_idx + 7)
+                np.testing.assert_array_equal(val[3:end], want_val.astype(np.float64))
+    rows = np.array([[0], [1]], np.int32)
+    assert kernels.tfidf_block(rows, 0, np.array([1, 64]), table, idf, True, True, False, 0, np.empty(2),
+                               np.zeros(2, np.int64), np.zeros(2), 0) == -1
+
+
+def test_decision_sums_in_order_in_the_products_precision():
+    rng = np.random.default_rng(1)
+    for coef_dtype, val_dtype in ((np.float32, np.float32), (np.float64, np.float64), (np.float32, np.float64)):
+        coef = rng.normal(size=(200, 3)).astype(coef_dtype)
+        idx = np.sort(rng.choice(200, 120, replace=False))
+        val = rng.random(120).astype(val_dtype)
+        dtype = np.result_type(coef_dtype, val_dtype)
+        want = np.add.accumulate(coef[idx].astype(dtype) * val.astype(dtype)[:, None], axis=0)[-1]
+        got = kernels.decision(idx, val, coef, np.zeros(3, dtype))
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    empty = kernels.decision(np.empty(0, np.int64), np.empty(0), np.ones((3, 2)), np.zeros(2))
+    np.testing.assert_array_equal(empty, [0.0, 0.0])
+
+
+def test_top_contributions_keeps_ties_in_column_order():
+    values = np.array([1.0, 2.0, 2.0, -1.0, np.nan, 3.0, 2.0, 0.0])
+    order, scores = kernels.top_contributions(np.arange(8), values, np.ones(8), 3)
+    assert order.tolist() == [5, 1, 2] and scores.tolist() == [3.0, 2.0, 2.0]
+    order, _ = kernels.top_contributions(np.arange(8), -values, np.ones(8), 5)
+    assert order.tolist() == [3]
+    rng = np.random.default_rng(2)
+    for _ in range(50):  # against the numpy ranking it replaced (stancelab.prediction before kernels)
+        values = rng.integers(-3, 4, size=rng.integers(0, 30)).astype(np.float32)
+        weights = rng.choice([0.5, 1.0, -1.0], size=40)
+        idx = np.sort(rng.choice(40, len(values), replace=False))
+        contributions = values * weights[idx]
+        top = np.flatnonzero(contributions > 0)
+        want = top[np.argsort(-contributions[top], kind="stable")][:5]
+        order, scores = kernels.top_contributions(idx, values, weights, 5)
+        assert order.tolist() == want.tolist()
+        assert scores.tolist() == contributions[want].tolist()
+
+
+def test_distinct_rows_and_spans():
+    rng = np.random.default_rng(3)
+    table = rng.integers(-1, 100, size=(31, 3)).astype(np.int32)
+    for _ in range(20):
+        ids = rng.integers(-1, 30, size=rng.integers(0, 60))
+        rows, counts = kernels.distinct_rows(np.sort(ids), table)
+        unique, want = np.unique(ids[ids >= 0], return_counts=True)
+        np.testing.assert_array_equal(rows, table[unique])
+        np.testing.assert_array_equal(counts, want)
+    flat = np.arange(10, dtype=np.int32) * 10
+    got = kernels.spans(flat, np.array([0, 4, 7]), np.array([2, 3, 0]), np.array([1, 0, 2, 1]))
+    assert got.tolist() == [40, 50, 60, 0, 10, 40, 50, 60]
