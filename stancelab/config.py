@@ -224,10 +224,16 @@ class ExperimentConfig(Strict):
         model = raw.get("model", {})
         if known is None or not isinstance(model, dict):
             return raw
+        def filled(word):
+            return {**word, "language": known.lang} if isinstance(word, dict) and word.get("language") is None else word
+
         for key in ("word", "sentiment_word"):
-            word = model.get(key, {} if key == "word" else None)
-            if isinstance(word, dict) and word.get("language") is None:
-                model = {**model, key: {**word, "language": known.lang}}
+            model = {**model, key: filled(model.get(key, {} if key == "word" else None))}
+        grid = raw.get("grid")
+        if isinstance(grid, dict):  # whole word blocks as grid values
+            grid = {k: [filled(v) for v in values] if k in ("model.word", "model.sentiment_word")
+                    and isinstance(values, list) else values for k, values in grid.items()}
+            return {**raw, "model": model, "grid": grid}
         return {**raw, "model": model}
 
     @model_validator(mode="after")

@@ -50,6 +50,9 @@ def test_language_comes_from_the_dataset_or_the_config(tmp_path):
     assert explicit.model.word.language == "en"
     sentiment_only = load_config(REPO / "experiments" / "mawqif.yaml", ["model.sentiment_word={stem: true}"]).model
     assert sentiment_only.sentiment_word.language == "ar" and not sentiment_only.word.stem
+    in_grid = load_config(REPO / "experiments" / "semeval2016.yaml",
+                          ["grid={model.sentiment_word: [null, {stem: true}]}"]).configurations()
+    assert [m.sentiment_word and m.sentiment_word.language for _, m in in_grid] == [None, "en"]
     with pytest.raises(ValueError, match="language"):
         ModelConfig.model_validate({"word": {"stem": True}})  # no dataset to take it from
     experiment = tmp_path / "csv.yaml"
