@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import math
 import threading
-from itertools import repeat
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import is_, itemgetter
 from typing import Any
 
 import numpy as np
@@ -257,7 +257,7 @@ class _SharedVocabulary:
         When the bounded cache would overflow it starts afresh with these words."""
         found = list(map(self._spans.get, words))
         if None in found:
-            new = list(dict.fromkeys(w for w, f in zip(words, found) if f is None))
+            new = list(dict.fromkeys(compress(words, map(is_, found, repeat(None)))))  # C-level loops
             if len(self._spans) + len(new) > WORD_CACHE_SIZE:
                 self._reset()
                 new = list(dict.fromkeys(words))
@@ -920,6 +920,8 @@ class CompiledModel:
         for block_list in by_key.values():  # a quote of known words then cuts no word at prediction time
             if block_list[0].key[0] == "char_wb":
                 block_list[0].shared.prewarm(sorted(words))
+            else:  # and the Arrow lookup table of batches is built now, not by the first batch
+                block_list[0].shared.value_set()
         self.kernels = None  # stancelab.kernels if some model scores quotes with them
         for model in self._compiled.values():
             model.use_kernels()
