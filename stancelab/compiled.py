@@ -90,8 +90,9 @@ def _analysis_key(vec) -> tuple | None:
     lower = bool(vec.lowercase)
     if vec.analyzer == "char_wb":
         return ("char_wb", lower, tuple(vec.ngram_range))
-    if vec.analyzer == "word" and vec.tokenizer is None:
-        return ("word", lower, vec.token_pattern, tuple(vec.ngram_range))
+    if vec.analyzer == "word":  # a custom tokenizer (e.g. features.analysis.WordAnalyzer) is called as is
+        tokens = vec.token_pattern if vec.tokenizer is None else ("tokenizer", id(vec.tokenizer))
+        return ("word", lower, tokens, tuple(vec.ngram_range))
     return None
 
 
@@ -955,7 +956,7 @@ class CompiledModel:
             for block in blocks:
                 block.shared, block.columns, block.slot = shared, shared.columns[id(block)], shared.slot[id(block)]
                 block.monotone = shared.monotone[id(block)]
-            if key[0] == "word":
+            if key[0] == "word" and not isinstance(key[2], tuple):  # a tokenizer's terms (stems) are not words
                 words.update(gram for gram in shared.index if " " not in gram)
         for block_list in by_key.values():  # a quote of known words then cuts no word at prediction time
             if block_list[0].key[0] == "char_wb":

@@ -273,3 +273,21 @@ def test_a_count_beyond_the_tf_table_takes_the_numpy_path():
         np.testing.assert_array_equal(p, expected[task][0])
     for e, g in zip(expected, compile_model(pipeline).predict_proba(batch)):  # the batch path too
         np.testing.assert_array_equal(g, e)
+
+
+def _first_three(text: str) -> list[str]:
+    return [word[:3] for word in text.split()]
+
+
+def test_a_word_block_with_its_own_tokenizer_is_compiled():
+    """A custom tokenizer (features.analysis.WordAnalyzer is one) is called by the compiled model
+    itself, so such a model keeps the compiled paths and the kernels."""
+    frame = _small()
+    model = ModelConfig.model_validate({})
+    pipeline = build_pipeline(model, TASKS, seed=7)
+    pipeline.set_params(**{k: _first_three for k in pipeline.get_params() if k.endswith("word__tokenizer")},
+                        **{k: None for k in pipeline.get_params() if k.endswith("word__token_pattern")})
+    pipeline.fit(model_input(frame), frame[TASKS].astype(object))
+    compiled = compile_model(pipeline)
+    assert all(b.key is not None for m in compiled._compiled.values() for b, _ in m.blocks if isinstance(b, _TextBlock))
+    _assert_same(pipeline, pd.concat([frame, datasets.load("idlib", "test")], ignore_index=True), single_rows=20)
