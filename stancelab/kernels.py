@@ -24,6 +24,20 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
+def _normalise_l2(tmp, n):
+    """``tmp[:n] /= ||tmp[:n]||``: squares in tmp's dtype, summed left to right in float64, divided in
+    float64 and rounded back (scikit-learn's ``inplace_csr_row_normalize_l2``)."""
+    total = 0.0
+    for j in range(n):
+        square = tmp[j] * tmp[j]
+        total += square
+    if total != 0.0:
+        root = math.sqrt(total)
+        for j in range(n):
+            tmp[j] = tmp[j] / root
+
+
+@njit(cache=True, nogil=True)
 def tfidf_block(rows, slot, counts, table, idf, use_idf, l2, binary, offset, tmp, out_idx, out_val, pos):
     """Append one text block's features of a quote to ``out_idx``/``out_val`` from ``pos``; return
     the new end, or -1 if a count is beyond ``table`` (the caller then takes the numpy path).
@@ -45,15 +59,8 @@ def tfidf_block(rows, slot, counts, table, idf, use_idf, l2, binary, offset, tmp
             tmp[n] = table[count]
         out_idx[pos + n] = column + offset
         n += 1
-    if l2 and n > 0:
-        total = 0.0
-        for j in range(n):
-            square = tmp[j] * tmp[j]
-            total += square
-        if total != 0.0:
-            root = math.sqrt(total)
-            for j in range(n):
-                tmp[j] = tmp[j] / root
+    if l2:
+        _normalise_l2(tmp, n)
     for j in range(n):
         out_val[pos + j] = tmp[j]
     return pos + n
@@ -168,15 +175,8 @@ def tfidf_rows(indptr, indices, counts, texts, table, slot, tf, idf, use_idf, l2
                 tmp[n] = tf[count]
             columns[n] = column + offset
             n += 1
-        if l2 and n > 0:
-            total = 0.0
-            for j in range(n):
-                square = tmp[j] * tmp[j]
-                total += square
-            if total != 0.0:
-                root = math.sqrt(total)
-                for j in range(n):
-                    tmp[j] = tmp[j] / root
+        if l2:
+            _normalise_l2(tmp, n)
         for j in range(n):
             value[0] = tmp[j]
             x = value[0]
