@@ -127,7 +127,7 @@ class FastCharWbCounting:
         few = hasattr(raw_documents, "__len__") and len(raw_documents) < SMALL_BATCH
         if few:  # a few texts: the parent's loop has less fixed cost
             return super()._count_vocab(raw_documents, fixed_vocab)
-        if self.analyzer == "word" and self.tokenizer is None and self.stop_words is None:
+        if self.analyzer == "word" and self.stop_words is None:  # any tokenizer: build_tokenizer() gives it
             return self._count_word_vocab(raw_documents, fixed_vocab)
         if self.analyzer != "char_wb":
             return super()._count_vocab(raw_documents, fixed_vocab)

@@ -40,8 +40,8 @@ from __future__ import annotations
 
 import math
 import threading
-from itertools import repeat
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import is_, itemgetter
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
+from sklearn.utils.extmath import softmax
 
 from features.fast import _char_wb_ngrams, _string_order, _word_ngrams
 from features.interactions import TargetInteraction
@@ -89,8 +90,9 @@ def _analysis_key(vec) -> tuple | None:
     lower = bool(vec.lowercase)
     if vec.analyzer == "char_wb":
         return ("char_wb", lower, tuple(vec.ngram_range))
-    if vec.analyzer == "word" and vec.tokenizer is None:
-        return ("word", lower, vec.token_pattern, tuple(vec.ngram_range))
+    if vec.analyzer == "word":  # a custom tokenizer (e.g. features.analysis.WordAnalyzer) is called as is
+        tokens = vec.token_pattern if vec.tokenizer is None else ("tokenizer", id(vec.tokenizer))
+        return ("word", lower, tokens, tuple(vec.ngram_range))
     return None
 
 
@@ -257,7 +259,7 @@ class _SharedVocabulary:
         When the bounded cache would overflow it starts afresh with these words."""
         found = list(map(self._spans.get, words))
         if None in found:
-            new = list(dict.fromkeys(w for w, f in zip(words, found) if f is None))
+            new = list(dict.fromkeys(compress(words, map(is_, found, repeat(None)))))  # C-level loops
             if len(self._spans) + len(new) > WORD_CACHE_SIZE:
                 self._reset()
                 new = list(dict.fromkeys(words))
@@ -785,13 +787,52 @@ class _TextModel:
             X = sp.csr_array(self.interaction._augment(sp.csr_matrix(X), frame if rows is None else frame.iloc[rows]))
         return X
 
-    def proba_all(self, batch: _Batch, frame: pd.DataFrame):
-        """(features, probabilities) of every row of the batch, computed once per batch."""
+    def proba_all(self, batch: _Batch, frame: pd.DataFrame, features: bool = False):
+        """(features or None, probabilities) of every row of the batch, computed once per batch;
+        ``features``: the feature matrix is needed too (evidence)."""
         key = ("proba", id(self))
-        if key not in batch.memo:
-            X = self.features_of(batch, frame, None)
-            batch.memo[key] = (X, np.asarray(self.clf.predict_proba(X)))
+        if key not in batch.memo or (features and batch.memo[key][0] is None):
+            if features:
+                X = self.features_of(batch, frame, None)
+                batch.memo[key] = (X, np.asarray(self.clf.predict_proba(X)))
+            else:
+                batch.memo[key] = (None, self.proba_rows(batch, frame, None))
         return batch.memo[key]
+
+    def proba_rows(self, batch: _Batch, frame: pd.DataFrame, rows: np.ndarray | None) -> np.ndarray:
+        """``clf.predict_proba`` of the rows' features; through stancelab.kernels without building
+        the feature matrix when the model scores quotes with them (the same sums, see
+        ``kernels.tfidf_rows``), else the feature matrix and the classifier's own code."""
+        if self.kernels is not None:
+            proba = self._proba_rows_kernels(batch, frame, rows)
+            if proba is not None:
+                return proba
+        return np.asarray(self.clf.predict_proba(self.features_of(batch, frame, rows)))
+
+    def _proba_rows_kernels(self, batch: _Batch, frame: pd.DataFrame, rows: np.ndarray | None):
+        kernels = self.kernels
+        texts = np.arange(len(batch.texts), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+        acc = np.zeros((len(texts), len(self.intercept)), self.product_dtype)
+        value = np.zeros(1, self.value_dtype)
+        for block, offset in self.blocks:
+            if isinstance(block, _TextBlock):
+                counts = batch.analysis(block.key, block.vec, block.shared).merged_counts(block.shared)
+                longest = int(np.diff(counts.indptr).max()) if len(texts) else 0
+                if not kernels.tfidf_rows(counts.indptr, counts.indices, counts.data, texts, block.shared.table,
+                                          block.slot, block.kernel_table, block.kernel_idf, block.idf is not None,
+                                          block.norm == "l2", block.binary, offset, self.coef_rows, acc,
+                                          np.empty(longest, block.dtype), np.empty(longest, np.int64), value):
+                    return None
+            else:
+                part = block.transform(batch, frame, rows)
+                part = part.toarray() if sp.issparse(part) else np.asarray(part)
+                kernels.add_dense(part.astype(self.value_dtype, copy=False), self.coef_rows, offset, acc)
+        scores = acc + self.intercept  # decision_function
+        if len(self.clf.classes_) <= 2:  # _predict_proba_lr of a binary model
+            prob = scores.reshape(-1)
+            expit(prob, out=prob)
+            return np.stack([1 - prob, prob], axis=1)
+        return softmax(scores, copy=False)
 
     def proba_one_memo(self, text: str, row: dict, counted: dict):
         key = ("proba", id(self))
@@ -915,11 +956,13 @@ class CompiledModel:
             for block in blocks:
                 block.shared, block.columns, block.slot = shared, shared.columns[id(block)], shared.slot[id(block)]
                 block.monotone = shared.monotone[id(block)]
-            if key[0] == "word":
+            if key[0] == "word" and not isinstance(key[2], tuple):  # a tokenizer's terms (stems) are not words
                 words.update(gram for gram in shared.index if " " not in gram)
         for block_list in by_key.values():  # a quote of known words then cuts no word at prediction time
             if block_list[0].key[0] == "char_wb":
                 block_list[0].shared.prewarm(sorted(words))
+            else:  # and the Arrow lookup table of batches is built now, not by the first batch
+                block_list[0].shared.value_set()
         self.kernels = None  # stancelab.kernels if some model scores quotes with them
         for model in self._compiled.values():
             model.use_kernels()
@@ -948,7 +991,7 @@ class CompiledModel:
         for models, router, layout in zip(self.models, self.routers, self._layouts):
             rows_features: list = [None] * len(frame) if keep_features else []
             if router is None:
-                X, proba = models.proba_all(batch, frame)
+                X, proba = models.proba_all(batch, frame, features=keep_features)
                 probas.append(proba)
                 if keep_features:
                     rows_features = [(models, X, i) for i in range(len(frame))]
@@ -961,11 +1004,13 @@ class CompiledModel:
                     if isinstance(model, str):
                         out[rows, layout[target][0]] = 1.0
                         continue
-                    X = model.features_of(batch, frame, rows)
-                    out[np.ix_(rows, layout[target])] = np.asarray(model.clf.predict_proba(X))
                     if keep_features:
+                        X = model.features_of(batch, frame, rows)
+                        out[np.ix_(rows, layout[target])] = np.asarray(model.clf.predict_proba(X))
                         for k, i in enumerate(rows):
                             rows_features[i] = (model, X, k)
+                    else:
+                        out[np.ix_(rows, layout[target])] = model.proba_rows(batch, frame, rows)
                 probas.append(out)
             kept.append(rows_features)
         probas = self.joint.scale_none(probas)

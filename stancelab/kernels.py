@@ -24,6 +24,20 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
+def _normalise_l2(tmp, n):
+    """``tmp[:n] /= ||tmp[:n]||``: squares in tmp's dtype, summed left to right in float64, divided in
+    float64 and rounded back (scikit-learn's ``inplace_csr_row_normalize_l2``)."""
+    total = 0.0
+    for j in range(n):
+        square = tmp[j] * tmp[j]
+        total += square
+    if total != 0.0:
+        root = math.sqrt(total)
+        for j in range(n):
+            tmp[j] = tmp[j] / root
+
+
+@njit(cache=True, nogil=True)
 def tfidf_block(rows, slot, counts, table, idf, use_idf, l2, binary, offset, tmp, out_idx, out_val, pos):
     """Append one text block's features of a quote to ``out_idx``/``out_val`` from ``pos``; return
     the new end, or -1 if a count is beyond ``table`` (the caller then takes the numpy path).
@@ -45,15 +59,8 @@ def tfidf_block(rows, slot, counts, table, idf, use_idf, l2, binary, offset, tmp
             tmp[n] = table[count]
         out_idx[pos + n] = column + offset
         n += 1
-    if l2 and n > 0:
-        total = 0.0
-        for j in range(n):
-            square = tmp[j] * tmp[j]
-            total += square
-        if total != 0.0:
-            root = math.sqrt(total)
-            for j in range(n):
-                tmp[j] = tmp[j] / root
+    if l2:
+        _normalise_l2(tmp, n)
     for j in range(n):
         out_val[pos + j] = tmp[j]
     return pos + n
@@ -140,3 +147,53 @@ def spans(flat, starts, lengths, slots):
             out[pos + j] = flat[s + j]
         pos += n
     return out
+
+
+@njit(cache=True, nogil=True)
+def tfidf_rows(indptr, indices, counts, texts, table, slot, tf, idf, use_idf, l2, binary, offset, coef_rows, acc,
+               tmp, columns, value):
+    """A batch's ``tfidf_block`` + ``decision`` without a feature matrix: for each row r (the text
+    ``texts[r]`` of the texts x merged-ids count matrix ``indptr/indices/counts``), this block's
+    TF-IDF values are added into ``acc[r]`` as ``X @ coef.T`` adds them (scipy's ``csr_matvecs``:
+    entry after entry in column order, ``y += value * weight``). ``value`` is a 1-element array of
+    the model's feature dtype (the dtype the blocks' ``hstack`` has). False if a count is beyond
+    ``tf``: the caller then takes the numpy path."""
+    k = acc.shape[1]
+    for r in range(texts.shape[0]):
+        t = texts[r]
+        n = 0
+        for e in range(indptr[t], indptr[t + 1]):
+            column = table[indices[e], slot]
+            if column < 0:
+                continue
+            count = 1 if binary else counts[e]
+            if count >= tf.shape[0]:
+                return False
+            if use_idf:
+                tmp[n] = tf[count] * idf[column]
+            else:
+                tmp[n] = tf[count]
+            columns[n] = column + offset
+            n += 1
+        if l2:
+            _normalise_l2(tmp, n)
+        for j in range(n):
+            value[0] = tmp[j]
+            x = value[0]
+            c = columns[j]
+            for i in range(k):
+                acc[r, i] += x * coef_rows[c, i]
+    return True
+
+
+@njit(cache=True, nogil=True)
+def add_dense(values, coef_rows, offset, acc):
+    """``acc[r] += values[r, j] * coef_rows[offset + j]`` for the non-zero values, in column order
+    (a dense block as the sparse ``hstack`` stores it: zeros dropped)."""
+    k = acc.shape[1]
+    for r in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            x = values[r, j]
+            if x != 0:
+                for i in range(k):
+                    acc[r, i] += x * coef_rows[offset + j, i]

@@ -45,10 +45,12 @@ def _assert_same(pipeline, frame: pd.DataFrame, single_rows: int = 40, monotone:
         assert (m.kernels is not None) == (monotone and plain)
     X = model_input(frame)
     expected = pipeline.predict_proba(X)
-    got = compiled.predict_proba(X)
-    for e, g in zip(expected, got):
-        assert e.dtype == g.dtype
+    got = compiled.predict_proba(X)  # through stancelab.kernels where the model can, no feature matrix
+    kept, _ = compiled.predict_proba(X, keep_features=True)  # the feature matrices (for evidence)
+    for e, g, k in zip(expected, got, kept):
+        assert e.dtype == g.dtype == k.dtype
         np.testing.assert_array_equal(g, e)  # bit for bit, not approximately
+        np.testing.assert_array_equal(k, e)
     labels = pipeline.predict(X)
     classes = pipeline.named_steps["joint"].classes_
     mine = np.column_stack([c[np.argmax(p, axis=1)] for c, p in zip(classes, got)])
@@ -265,6 +267,27 @@ def test_a_count_beyond_the_tf_table_takes_the_numpy_path():
     word = frame["text"].iloc[0].split()[0]
     record = {"text": " ".join([word] * 1100) + " " + frame["text"].iloc[1], "target": frame["target"].iloc[0],
               "actor": ""}
-    expected = pipeline.predict_proba(model_input(pd.DataFrame([record])))
+    batch = model_input(pd.DataFrame([record, *frame.head(70).to_dict("records")]))
+    expected = pipeline.predict_proba(batch)
     for task, p in enumerate(compiled.predict_one(record["text"], record)[0]):
         np.testing.assert_array_equal(p, expected[task][0])
+    for e, g in zip(expected, compile_model(pipeline).predict_proba(batch)):  # the batch path too
+        np.testing.assert_array_equal(g, e)
+
+
+def _first_three(text: str) -> list[str]:
+    return [word[:3] for word in text.split()]
+
+
+def test_a_word_block_with_its_own_tokenizer_is_compiled():
+    """A custom tokenizer (features.analysis.WordAnalyzer is one) is called by the compiled model
+    itself, so such a model keeps the compiled paths and the kernels."""
+    frame = _small()
+    model = ModelConfig.model_validate({})
+    pipeline = build_pipeline(model, TASKS, seed=7)
+    pipeline.set_params(**{k: _first_three for k in pipeline.get_params() if k.endswith("word__tokenizer")},
+                        **{k: None for k in pipeline.get_params() if k.endswith("word__token_pattern")})
+    pipeline.fit(model_input(frame), frame[TASKS].astype(object))
+    compiled = compile_model(pipeline)
+    assert all(b.key is not None for m in compiled._compiled.values() for b, _ in m.blocks if isinstance(b, _TextBlock))
+    _assert_same(pipeline, pd.concat([frame, datasets.load("idlib", "test")], ignore_index=True), single_rows=20)

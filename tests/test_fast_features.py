@@ -111,3 +111,21 @@ def test_fast_word_counting_matches_on_any_text(fit_texts, new_texts, ngram_rang
             fast.fit(fit_texts)
         return
     _assert_same(fast, _slow(fast), fit_texts, new_texts)
+
+
+def _first_three(text: str) -> list[str]:
+    """A custom tokenizer (a crude stemmer: each word's first three characters), as
+    features.analysis.WordAnalyzer is one."""
+    return [word[:3] for word in text.split()]
+
+
+def test_fast_word_counting_takes_a_custom_tokenizer(shared_datasets, monkeypatch):
+    texts = list(datasets.load("mawqif", "train", shared_datasets)["text"].head(600))
+    fast = vectorizer("word", ngram_range=(1, 2))
+    fast.set_params(tokenizer=_first_three, token_pattern=None)
+    calls = []
+    counting = fast_module.FastCharWbCounting._count_word_vocab
+    monkeypatch.setattr(fast_module.FastCharWbCounting, "_count_word_vocab",
+                        lambda self, *a: calls.append(1) or counting(self, *a))
+    _assert_same(fast, _slow(fast), texts[:500], texts[500:])
+    assert len(calls) == 2  # fit and transform took the vectorised path

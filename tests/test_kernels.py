@@ -91,3 +91,35 @@ def test_distinct_rows_and_spans():
     flat = np.arange(10, dtype=np.int32) * 10
     got = kernels.spans(flat, np.array([0, 4, 7]), np.array([2, 3, 0]), np.array([1, 0, 2, 1]))
     assert got.tolist() == [40, 50, 60, 0, 10, 40, 50, 60]
+
+
+def test_tfidf_rows_adds_each_row_like_a_sparse_product():
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(4)
+    table = np.arange(16, dtype=np.float32)
+    counts = sp.random(30, 40, density=0.2, format="csr", random_state=5, data_rvs=lambda n: rng.integers(1, 9, n))
+    counts = sp.csr_array(counts.astype(np.int64))
+    counts.sort_indices()
+    rows = np.full((41, 1), -1, np.int32)
+    rows[:40:2, 0] = np.arange(20)  # every other merged id is in the block
+    coef = rng.normal(size=(25, 3))
+    texts = np.array([3, 0, 7, 29])
+    acc = np.zeros((4, 3))
+    assert kernels.tfidf_rows(counts.indptr, counts.indices, counts.data, texts, rows, 0, table, np.empty(0, np.float32),
+                              False, False, False, 5, coef, acc, np.empty(40, np.float32), np.empty(40, np.int64),
+                              np.zeros(1))
+    X = np.zeros((4, 25))
+    for r, t in enumerate(texts):
+        for e in range(counts.indptr[t], counts.indptr[t + 1]):
+            if counts.indices[e] % 2 == 0:
+                X[r, 5 + counts.indices[e] // 2] = counts.data[e]
+    np.testing.assert_array_equal(acc, sp.csr_array(X) @ coef)
+    over = np.full(16, 1, np.int64)
+    assert not kernels.tfidf_rows(np.array([0, 1]), np.array([0]), over, np.array([0]), rows, 0, table[:1],
+                                  np.empty(0, np.float32), False, False, False, 0, coef, np.zeros((1, 3)),
+                                  np.empty(1, np.float32), np.empty(1, np.int64), np.zeros(1))
+    dense = np.array([[0.0, 2.0], [1.5, 0.0]])
+    acc = np.full((2, 3), -0.0)
+    kernels.add_dense(dense, coef, 3, acc)
+    np.testing.assert_array_equal(acc, [2.0 * coef[4], 1.5 * coef[3]])
