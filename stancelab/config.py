@@ -224,6 +224,7 @@ class ExperimentConfig(Strict):
         model = raw.get("model", {})
         if known is None or not isinstance(model, dict):
             return raw
+
         def filled(word):
             return {**word, "language": known.lang} if isinstance(word, dict) and word.get("language") is None else word
 

@@ -61,9 +61,9 @@ def test_language_comes_from_the_dataset_or_the_config(tmp_path):
         load_config(experiment)
 
 
-def test_stemmed_model_round_trips_and_the_compiled_path_falls_back_bit_exact():
-    """A word block with a tokenizer is not cut by stancelab.compiled (``_analysis_key`` is None): the
-    compiled model hands it to the vectorizer's own transform, and its numbers equal the Pipeline's."""
+def test_stemmed_model_round_trips_and_compiles_bit_exact():
+    """A word block with the WordAnalyzer as tokenizer: skops round trip with the trusted list, and the
+    compiled model (which calls the block's tokenizer itself) gives the Pipeline's numbers bit for bit."""
     import numpy as np
     import skops.io
 
@@ -98,7 +98,7 @@ def test_stemmed_model_round_trips_and_the_compiled_path_falls_back_bit_exact():
     compiled = compile_model(loaded)
     assert compiled is not None
     blocks = [b for m in compiled._compiled.values() for b, _ in m.blocks if isinstance(b, _TextBlock)]
-    assert any(b.key is None for b in blocks) and any(b.key is not None for b in blocks)  # word falls back, char not
+    assert any(b.key is not None and b.key[0] == "word" and b.vec.tokenizer == word.tokenizer for b in blocks)
     expected = pipeline.predict_proba(X)
     for e, g in zip(expected, compiled.predict_proba(X)):
         np.testing.assert_array_equal(g, e)
