@@ -1013,7 +1013,7 @@ class CompiledModel:
                         out[np.ix_(rows, layout[target])] = model.proba_rows(batch, frame, rows)
                 probas.append(out)
             kept.append(rows_features)
-        probas = self.joint.scale_none(probas)
+        probas = self.joint.scale_none(probas, targets)  # per-target none scales need the rows' targets
         return (probas, kept) if keep_features else probas
 
     def predict_one(self, text: str, row: dict):
@@ -1041,4 +1041,4 @@ class CompiledModel:
                 out[layout[target]] = p
                 found.append((model, (idx, data)))
             probas.append(out)
-        return self.joint.scale_none(probas), found
+        return self.joint.scale_none(probas, row["target"]), found

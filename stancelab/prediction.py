@@ -33,16 +33,6 @@ def default_model_uri() -> str:
     return f"models:/{load_config(DEFAULT_EXPERIMENT).model_name}@champion"
 
 
-def _compile(pipeline):
-    """``compile_model(pipeline)``, except for a model whose ``none`` threshold is per target: the
-    compiled model applies the threshold without the rows' targets (``joint.scale_none(probas)``), so
-    such a model runs through the Pipeline until compiled.py passes them (issue #3 notes)."""
-    joint = getattr(pipeline, "named_steps", {}).get("joint")
-    if getattr(joint, "scales_per_target", False):
-        return None
-    return compile_model(pipeline)
-
-
 def _target_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", str(name).casefold())
 
@@ -76,7 +66,7 @@ class Predictor:
         self._class_names = [[str(c) for c in classes] for classes in joint.classes_]
         # The same numbers as the Pipeline with far less work (stancelab/compiled.py); None for a model
         # with steps the compiler does not know, which then runs through the Pipeline itself.
-        self.compiled = _compile(self.pipeline)
+        self.compiled = compile_model(self.pipeline)
 
     def __getstate__(self):  # shipped to Dask workers: the compiled model and caches are rebuilt there
         return {k: v for k, v in self.__dict__.items()
@@ -85,7 +75,7 @@ class Predictor:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._names_cache, self._weights_cache, self._name_parts = {}, {}, {}
-        self.compiled = _compile(self.pipeline)
+        self.compiled = compile_model(self.pipeline)
 
     # ------------------------------------------------------------------ input checks
     def resolve_target(self, name: str) -> str:

@@ -72,7 +72,7 @@ def test_scales_are_chosen_on_out_of_fold_probabilities_and_applied_per_row(fitt
         joint.scale_none([raw, raw])
 
 
-def test_per_target_threshold_model_saves_loads_and_predicts_through_the_pipeline(fitted):
+def test_per_target_threshold_model_saves_loads_and_is_compiled_bit_exact(fitted):
     from stancelab.prediction import Predictor
 
     frame, X, _, model = fitted
@@ -80,6 +80,12 @@ def test_per_target_threshold_model_saves_loads_and_predicts_through_the_pipelin
     assert loaded.named_steps["joint"].none_scales_ == model.named_steps["joint"].none_scales_
     assert (loaded.predict(X) == model.predict(X)).all()
     predictor = Predictor(pipeline=loaded, model_uri="in-memory")
-    assert predictor.compiled is None  # until compiled.py passes the rows' targets to scale_none
+    assert predictor.compiled is not None  # the compiled model passes the rows' targets to scale_none
+    expected = model.predict_proba(X)
+    for e, g in zip(expected, predictor.compiled.predict_proba(X)):
+        np.testing.assert_array_equal(g, e)
+    for i, record in enumerate(X.head(30).to_dict("records")):
+        for task, p in enumerate(predictor.compiled.predict_one(record["text"], record)[0]):
+            np.testing.assert_array_equal(p, expected[task][i])
     records = predictor.predict_frame(predictor.frame(X.head(30).to_dict("records")), evidence=False)
     assert [r["stance"] for r in records] == list(model.predict(X.head(30))[:, 0])
