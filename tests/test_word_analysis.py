@@ -106,3 +106,24 @@ def test_stemmed_model_round_trips_and_compiles_bit_exact():
         probas, _ = compiled.predict_one(record["text"], record)
         for task, p in enumerate(probas):
             np.testing.assert_array_equal(p, expected[task][i])
+
+
+def test_the_c_stemmers_give_the_pure_python_stems(shared_datasets):
+    """snowballstemmer hands its work to PyStemmer (C) when it is installed, as the project installs
+    it; a model trained with one and served with the other must see the same stems."""
+    import re
+
+    import Stemmer
+    from snowballstemmer.arabic_stemmer import ArabicStemmer
+    from snowballstemmer.english_stemmer import EnglishStemmer
+
+    from features.normalize import normalize_text
+    from stancelab import datasets
+
+    token = re.compile(r"(?u)\b\w\w+\b")
+    for name, algorithm, python in (("mawqif", "arabic", ArabicStemmer), ("semeval2016", "english", EnglishStemmer)):
+        texts = datasets.load(name, "train", shared_datasets)["text"].head(1500)
+        words = sorted({w for t in texts for w in token.findall(normalize_text(t))})
+        c, py = Stemmer.Stemmer(algorithm), python()
+        assert len(words) > 3000
+        assert [c.stemWord(w) for w in words] == [py.stemWord(w) for w in words]
