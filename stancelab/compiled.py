@@ -963,6 +963,10 @@ class CompiledModel:
                 block_list[0].shared.prewarm(sorted(words))
             else:  # and the Arrow lookup table of batches is built now, not by the first batch
                 block_list[0].shared.value_set()
+                if isinstance(block_list[0].key[2], tuple) and words:
+                    # a tokenizer that remembers its work (features.analysis.WordAnalyzer's stems) sees the
+                    # known words now; its output is not used, only what it remembers
+                    block_list[0].shared.tokenize(" ".join(sorted(words)))
         self.kernels = None  # stancelab.kernels if some model scores quotes with them
         for model in self._compiled.values():
             model.use_kernels()
