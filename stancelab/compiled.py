@@ -144,21 +144,6 @@ class _Analysis:
                             shape=(len(self.units), block.n_features))
 
 
-def _distinct_counts(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(ids, return_counts=True)`` without the -1s (n-grams in no vocabulary), in fewer
-    numpy calls (one quote's ids: a few hundred)."""
-    ids = np.sort(ids)
-    n = len(ids)
-    if n == 0:
-        return ids.astype(np.int64), np.empty(0, np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
-    numbers = np.subtract(np.append(starts[1:], n), starts)
-    merged = ids[starts].astype(np.int64)
-    if merged[0] < 0:
-        return merged[1:], numbers[1:]
-    return merged, numbers
-
-
 def _sorted_terms(blocks) -> list[str]:
     """The union of the blocks' vocabularies in Python's string order (code points), as fitting sorts
     a vocabulary (``features.fast._string_order``)."""
@@ -193,7 +178,9 @@ class _SharedVocabulary:
             self.monotone[id(block)] = bool(np.all(present[1:] > present[:-1]))
         self._value_set = None
         self._selections: dict[int, sp.csr_array] = {}
-        self.kernels = None  # stancelab.kernels, once CompiledModel has checked its models can use them
+        from stancelab import kernels
+
+        self.kernels = kernels  # a quote's distinct n-grams and its words' n-gram ids (integer work)
         # The word cache is shared by every call on this model, and Dask (or any caller) may score
         # from several threads: learning, resetting and reading it happen under this lock.
         self._lock = threading.Lock()
@@ -230,10 +217,7 @@ class _SharedVocabulary:
             ids = self.ids(_word_ngrams(self.tokenize(text), *self.key[3]))
         else:
             ids = self._word_ids(text.split())
-        if self.kernels is not None:
-            return self.kernels.distinct_rows(np.sort(ids), self.table)
-        merged, numbers = _distinct_counts(ids)
-        return np.take(self.table, merged, axis=0), numbers  # take: far cheaper than [] for 2-d rows
+        return self.kernels.distinct_rows(np.sort(ids), self.table)  # numpy's sort is faster than numba's
 
     def _word_ids(self, words: list[str]) -> np.ndarray:
         """The merged ids of the words' char_wb n-grams, with repeats (one quote)."""
@@ -241,11 +225,9 @@ class _SharedVocabulary:
             return np.empty(0, np.int32)
         with self._lock:
             found = self._spans_of(words)
-            flat = self._flat  # read after learning: the buffer may have grown or started afresh
-            if self.kernels is not None:
-                slots = np.fromiter(map(itemgetter(2), found), dtype=np.int64, count=len(found))
-                return self.kernels.spans(flat, self._starts, self._lengths, slots)
-            return np.concatenate([flat[start:start + length] for start, length, _ in found])
+            slots = np.fromiter(map(itemgetter(2), found), dtype=np.int64, count=len(found))
+            # self._flat read after learning: the buffer may have grown or started afresh
+            return self.kernels.spans(self._flat, self._starts, self._lengths, slots)
 
     def word_units(self, words: list[str]) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """A batch's words as units: the distinct cache slots, each word's unit, and the units' merged
@@ -541,14 +523,15 @@ class _TextBlock:
         self.slot = -1  # this block's column in shared.table
         self.monotone = False  # columns ascend with merged ids (no sort per quote)
         self.tf_table = _sublinear_table(self.dtype) if self.sublinear else None
-        # For stancelab.kernels.tfidf_block: term frequency per count, the idf (or nothing), or None
-        # if this block needs the numpy path (another norm, a dtype without a table).
-        self.kernel_table = None
+        # For stancelab.kernels.tfidf_block / tfidf_rows: (term frequency per count, idf or nothing,
+        # use idf, l2 norm, binary), or None if this block needs the numpy path (another norm, a
+        # dtype without a table).
+        self.kernel_args = None
         if self.key is not None and (self.tfidf is None or self.norm in (None, "l2")):
             table = self.tf_table if self.sublinear else np.arange(TF_TABLE_SIZE).astype(self.dtype)
             if table is not None and table.dtype in (np.float32, np.float64):
-                self.kernel_table = table
-                self.kernel_idf = self.idf if self.idf is not None else np.empty(0, self.dtype)
+                idf = self.idf if self.idf is not None else np.empty(0, self.dtype)
+                self.kernel_args = (table, idf, self.idf is not None, self.norm == "l2", self.binary)
 
     def counts(self, batch: _Batch, rows: np.ndarray | None):
         """Exactly ``CountVectorizer._count_vocab``'s matrix (+ ``binary``) for the rows."""
@@ -588,7 +571,7 @@ class _TextBlock:
         if not self.monotone:
             order = idx.argsort()
             idx, numbers = idx[order], numbers[order]
-        return idx, self._values(idx, numbers, self.idf[idx] if self.idf is not None else None)
+        return idx, self._values(idx, numbers)
 
     def quoted(self, text: str, counted: dict) -> tuple[np.ndarray, np.ndarray]:
         """The quote's distinct n-grams of this block's setting: their ``shared.table`` rows and counts,
@@ -605,8 +588,8 @@ class _TextBlock:
         known = columns >= 0
         return columns[known].astype(np.int64), numbers[known]
 
-    def _values(self, idx: np.ndarray, numbers: np.ndarray, idf: np.ndarray | None) -> np.ndarray:
-        """TF-IDF values of the sorted columns ``idx`` with these counts (``idf``: the idf at idx)."""
+    def _values(self, idx: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        """TF-IDF values of the sorted columns ``idx`` with these counts."""
         if not len(idx) or self.tfidf is None:
             return (np.ones_like(numbers) if self.binary else numbers).astype(self.dtype)
         if self.binary:
@@ -622,8 +605,8 @@ class _TextBlock:
             if self.sublinear:
                 np.log(v, v)
                 v += 1.0
-        if idf is not None:
-            v *= idf
+        if self.idf is not None:
+            v *= self.idf[idx]
         if self.norm == "l2":
             # sklearn's inplace_csr_row_normalize_l2: squares in the data's precision, summed in order in double
             total = float(np.add.accumulate(v * v, dtype=np.float64)[-1])
@@ -765,7 +748,7 @@ class _TextModel:
         dtypes = []
         for block, _ in self.blocks:
             if isinstance(block, _TextBlock):
-                if block.kernel_table is None or not block.monotone:
+                if block.kernel_args is None or not block.monotone:
                     return
                 dtypes.append(np.dtype(block.dtype))
             elif isinstance(block, _SentimentBlock):
@@ -819,8 +802,7 @@ class _TextModel:
                 counts = batch.analysis(block.key, block.vec, block.shared).merged_counts(block.shared)
                 longest = int(np.diff(counts.indptr).max()) if len(texts) else 0
                 if not kernels.tfidf_rows(counts.indptr, counts.indices, counts.data, texts, block.shared.table,
-                                          block.slot, block.kernel_table, block.kernel_idf, block.idf is not None,
-                                          block.norm == "l2", block.binary, offset, self.coef_rows, acc,
+                                          block.slot, *block.kernel_args, offset, self.coef_rows, acc,
                                           np.empty(longest, block.dtype), np.empty(longest, np.int64), value):
                     return None
             else:
@@ -897,8 +879,7 @@ class _TextModel:
         for (block, offset), found in zip(self.blocks, quoted):
             if found is not None:
                 rows, counts = found
-                pos = kernels.tfidf_block(rows, block.slot, counts, block.kernel_table, block.kernel_idf,
-                                          block.idf is not None, block.norm == "l2", block.binary, offset,
+                pos = kernels.tfidf_block(rows, block.slot, counts, *block.kernel_args, offset,
                                           np.empty(len(rows), block.dtype), idx, val, pos)
                 if pos < 0:
                     return None
@@ -967,12 +948,8 @@ class CompiledModel:
                     # a tokenizer that remembers its work (features.analysis.WordAnalyzer's stems) sees the
                     # known words now; its output is not used, only what it remembers
                     block_list[0].shared.tokenize(" ".join(sorted(words)))
-        self.kernels = None  # stancelab.kernels if some model scores quotes with them
         for model in self._compiled.values():
             model.use_kernels()
-            self.kernels = self.kernels or model.kernels
-        for block_list in by_key.values():
-            block_list[0].shared.kernels = self.kernels
 
     def _text_model(self, pipeline) -> _TextModel:
         if id(pipeline) not in self._compiled:
