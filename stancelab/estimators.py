@@ -155,31 +155,41 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
             self.none_scales_ = self._choose_none_scales(X, Y)
         return self
 
-    def _choose_none_scales(self, X, Y) -> dict:
-        """Per target, the ``none`` scale of ``none_scale_grid`` with the best out-of-fold F_avg."""
+    def _out_of_fold(self, X, strata, classes: list, fit_proba) -> np.ndarray:
+        """Out-of-fold probabilities of X's rows, columns in ``classes``: an inner ``inner_folds``-fold
+        CV stratified by ``strata`` and grouped by text. ``fit_proba(train_idx, test_idx)`` fits on the
+        training rows and returns (the fitted classes, the test rows' probabilities)."""
         from stancelab.splits import StratifiedGroupKFold
 
+        oof = np.zeros((len(X), len(classes)))
+        splitter = StratifiedGroupKFold(n_splits=self.inner_folds, shuffle=True, random_state=self.random_state)
+        for train_idx, test_idx in splitter.split(X, strata, groups=X["text"].to_numpy(dtype=object)):
+            fitted_classes, proba = fit_proba(train_idx, test_idx)
+            for j, label in enumerate(fitted_classes):
+                oof[test_idx, classes.index(label)] = proba[:, j]
+        return oof
+
+    def _choose_none_scales(self, X, Y) -> dict:
+        """Per target, the ``none`` scale of ``none_scale_grid`` with the best out-of-fold F_avg."""
         X, Y = X.reset_index(drop=True), Y.reset_index(drop=True)
         y = Y["stance"].to_numpy(dtype=object)
         targets = X[TARGET_COLUMN].to_numpy(dtype=object)
         classes = list(self.classes_[self.tasks_.index("stance")])
-        oof = np.zeros((len(X), len(classes)))
         # the same estimator without the threshold; sentiment only if stance reads its probabilities
         inner = clone(self).set_params(none_scale=1.0, none_scale_per_target=False,
                                        sentiment=self.sentiment if self.sentiment_features else None)
         inner_tasks = ["stance", "sentiment"] if self.sentiment_features else ["stance"]
-        splitter = StratifiedGroupKFold(n_splits=self.inner_folds, shuffle=True, random_state=self.random_state)
-        strata = np.asarray([f"{t}|{label}" for t, label in zip(targets, y)], dtype=object)
-        for train_idx, test_idx in splitter.split(X, strata, groups=X["text"].to_numpy(dtype=object)):
+
+        def fit_proba(train_idx, test_idx):
             fitted = clone(inner).fit(X.iloc[train_idx], Y.iloc[train_idx][inner_tasks])
-            proba = fitted.predict_proba(X.iloc[test_idx])[0]
-            for j, label in enumerate(fitted.classes_[0]):
-                oof[test_idx, classes.index(label)] = proba[:, j]
+            return fitted.classes_[0], fitted.predict_proba(X.iloc[test_idx])[0]
+
+        strata = np.asarray([f"{t}|{label}" for t, label in zip(targets, y)], dtype=object)
+        oof = self._out_of_fold(X, strata, classes, fit_proba)
         return choose_none_scales(oof, classes, y, targets, self.none_scale_grid)
 
     def _fit_joint(self, X, Y):
         from sklearn.frozen import FrozenEstimator
-        from stancelab.splits import StratifiedGroupKFold
 
         if self.sentiment is None:
             raise ValueError("sentiment_features needs the sentiment task")
@@ -187,13 +197,12 @@ class JointClassifier(ClassifierMixin, BaseEstimator):
         y_sent = Y["sentiment"].to_numpy(dtype=object)
         sentiment = clone(self.sentiment).fit(X, y_sent)
         classes = list(sentiment.classes_)
-        oof = np.zeros((len(X), len(classes)))
-        splitter = StratifiedGroupKFold(n_splits=self.inner_folds, shuffle=True, random_state=self.random_state)
-        for train_idx, test_idx in splitter.split(X, y_sent, groups=X["text"].to_numpy(dtype=object)):
+
+        def fit_proba(train_idx, test_idx):
             inner = clone(self.sentiment).fit(X.iloc[train_idx], y_sent[train_idx])
-            proba = inner.predict_proba(X.iloc[test_idx])
-            for j, label in enumerate(inner.classes_):
-                oof[test_idx, classes.index(label)] = proba[:, j]
+            return inner.classes_, inner.predict_proba(X.iloc[test_idx])
+
+        oof = self._out_of_fold(X, y_sent, classes, fit_proba)
         stance = clone(self.stance)
         blocks = [key for key, value in stance.get_params(deep=True).items() if isinstance(value, SentimentProbabilities)]
         if not blocks:
