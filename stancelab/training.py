@@ -222,15 +222,16 @@ def flat_params(model: ModelConfig) -> dict[str, str]:
     return out
 
 
-def _champion_score(client, model_name: str, metric: str) -> tuple[str | None, float | None]:
+def _champion_scores(client, model_name: str, *metrics: str) -> tuple[str | None, list[float | None]]:
+    """The champion's version and its run's value of each metric (None: no champion or no such metric)."""
     from mlflow.exceptions import MlflowException
 
     try:
         version = client.get_model_version_by_alias(model_name, CHAMPION)
     except MlflowException:
-        return None, None
-    score = client.get_run(version.run_id).data.metrics.get(metric)
-    return version.version, score
+        return None, [None] * len(metrics)
+    values = client.get_run(version.run_id).data.metrics
+    return version.version, [values.get(metric) for metric in metrics]
 
 
 def _log_sweep_plot(mlflow, results: list[ConfigResult], folds: list[pd.DataFrame], select: str, title: str):
@@ -440,9 +441,10 @@ def register(client, model_uri: str, model_name: str, select: str, score: float,
     with tracking.store_lock():
         registered = mlflow.register_model(model_uri, model_name)
         version = str(registered.version)
-        previous, previous_score = _champion_score(client, model_name, f"cv_{select}")
-        previous_tie = _champion_score(client, model_name, f"cv_{tie_break[0]}")[1] if tie_break and previous else None
-        promote = previous is None or beats_champion(score, previous_score, tie_break and tie_break[1], previous_tie)
+        metrics = [f"cv_{select}"] + ([f"cv_{tie_break[0]}"] if tie_break else [])
+        previous, (previous_score, *previous_tie) = _champion_scores(client, model_name, *metrics)
+        promote = beats_champion(score, previous_score, tie_break and tie_break[1],
+                                 previous_tie[0] if previous_tie else None)
         for key, value in {f"cv_{select}": f"{score:.4f}", **tags}.items():
             client.set_model_version_tag(model_name, version, key, value)
         if promote:
