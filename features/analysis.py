@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 import threading
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import is_
 
 LANGUAGES = ("ar", "en", "ar+en")
 
@@ -92,11 +94,19 @@ def _algorithm(language: str, word: str) -> str:
     return "arabic" if language == "ar" else "english"
 
 
+DROPPED = " "  # what ``WordAnalyzer.finals`` gives a stop word: no token or stem has a space
+FINALS_SIZE = 1 << 18  # tokens whose final form is remembered per setting (a few tens of MB at most)
+_FINALS: dict[tuple, dict[str, str]] = {}  # (language, stem, stop_words) -> token -> final form
+
+
 class WordAnalyzer:
     """The word block's tokenizer: default word tokens, minus ``stop_words``, stemmed if ``stem``.
 
     A plain callable with three settings (skops saves and loads it by its attributes; it is in
-    ``stancelab.model.TRUSTED_TYPES``)."""
+    ``stancelab.model.TRUSTED_TYPES``). Each token's final form (its stem, or dropped) is remembered
+    per setting in this process, outside the object (so nothing of it is saved): one dict lookup per
+    token instead of choosing a stemmer and a cached call per token, which was most of a batch's
+    word analysis."""
 
     def __init__(self, language: str = "en", stem: bool = True, stop_words: bool = False):
         if language not in LANGUAGES:
@@ -106,14 +116,27 @@ class WordAnalyzer:
         self.stop_words = stop_words
 
     def __call__(self, text: str) -> list[str]:
-        tokens = _TOKEN.findall(text)
-        if self.stop_words:
-            stops = stop_words(self.language)
-            tokens = [t for t in tokens if t not in stops]
-        if self.stem:
-            language = self.language
-            tokens = [stem(_algorithm(language, t), t) for t in tokens]
-        return tokens
+        tokens = self.finals(_TOKEN.findall(text))
+        return [t for t in tokens if t != DROPPED] if self.stop_words else tokens
+
+    def final(self, token: str) -> str:
+        """The token as the block sees it: ``DROPPED`` if a stop word, else stemmed if ``stem``."""
+        if self.stop_words and token in stop_words(self.language):
+            return DROPPED
+        return stem(_algorithm(self.language, token), token) if self.stem else token
+
+    def finals(self, tokens: list[str]) -> list[str]:
+        """``final`` of each of the default pattern's tokens (a batch's, or one text's), remembered."""
+        key = (self.language, self.stem, self.stop_words)
+        table = _FINALS.get(key)
+        if table is None or len(table) > FINALS_SIZE:  # bounded: start afresh
+            table = _FINALS[key] = {}
+        out = list(map(table.get, tokens))
+        if None in out:  # new tokens: found by C-level loops, worked out once each
+            for token in set(compress(tokens, map(is_, out, repeat(None)))):
+                table[token] = self.final(token)
+            out = list(map(table.__getitem__, tokens))
+        return out
 
     def __eq__(self, other):
         return type(other) is type(self) and vars(other) == vars(self)

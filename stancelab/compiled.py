@@ -39,6 +39,7 @@ Pipeline on whole benchmark test sets.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from itertools import compress, repeat
 from operator import is_, itemgetter
@@ -54,16 +55,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils.extmath import softmax
 
+from features.analysis import DROPPED, WORD_TOKEN_PATTERN, WordAnalyzer
 from features.fast import _char_wb_ngrams, _string_order, _word_ngrams
 from features.interactions import TargetInteraction
 from features.mention import TargetMention
 from features.normalize import NormalizeSteps, TextNormalizer, normalize_text
 from stancelab.estimators import JointClassifier, SentimentProbabilities, TargetRouter
 
-
 WORD_CACHE_SIZE = 200_000  # distinct words whose char_wb n-gram ids are remembered (tens of MB at most)
 ARROW_MIN_WORDS = 256  # from this many new words in one call, cut and look them up with Arrow
 ARROW_MIN_TEXTS = 64  # from this many texts, count word n-grams with Arrow
+_WORD_TOKENS = re.compile(WORD_TOKEN_PATTERN)  # as CountVectorizer.build_tokenizer compiles it
 
 
 class NotCompilable(Exception):
@@ -389,13 +391,26 @@ def _tokens(texts: list[str], tokenize) -> tuple[list[str], np.ndarray]:
     return tokens, np.asarray(lengths, dtype=np.int64)
 
 
-def _analyse_words(texts: list[str], tokenize, ngram_range) -> _Analysis:
+def _final_tokens(regex_tokens: tuple[list[str], np.ndarray], analyser: WordAnalyzer) -> tuple[list[str], np.ndarray]:
+    """``_tokens(texts, analyser)`` from the texts' default-pattern tokens: each mapped to its final
+    form by one lookup (``WordAnalyzer.finals``), stop words then dropped with the lengths recounted."""
+    tokens, lengths = regex_tokens
+    finals = analyser.finals(tokens)
+    if not analyser.stop_words or not finals:
+        return finals, lengths
+    column = np.asarray(finals, dtype=object)
+    keep = column != DROPPED
+    doc_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    return column[keep].tolist(), np.bincount(doc_of[keep], minlength=len(lengths)).astype(np.int64)
+
+
+def _analyse_words(tokens: list[str], lengths: np.ndarray, ngram_range) -> _Analysis:
     """Word n-grams as scikit-learn forms them (``" ".join`` of consecutive tokens of one text), with
     each distinct n-gram string built once: an n-gram is coded by the pair (code of the (n-1)-gram at
-    the same start, code of its last token)."""
-    tokens, lengths = _tokens(texts, tokenize)
+    the same start, code of its last token). ``tokens``/``lengths``: as ``_tokens`` gives them."""
+    n_texts = len(lengths)
     n_tokens = len(tokens)
-    doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    doc_of = np.repeat(np.arange(n_texts, dtype=np.int64), lengths)
     end_of = np.repeat(np.cumsum(lengths), lengths)  # one past the last token of each token's text
     codes, vocab = pd.factorize(np.asarray(tokens, dtype=object)) if tokens else (np.empty(0, np.int64), [])
     codes = np.asarray(codes, dtype=np.int64)
@@ -426,23 +441,23 @@ def _analyse_words(texts: list[str], tokenize, ngram_range) -> _Analysis:
     doc_index = np.concatenate(docs) if docs else np.empty(0, np.int64)
     unit_index = np.concatenate(units) if units else np.empty(0, np.int64)
     order = np.argsort(doc_index, kind="stable")
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(doc_index, minlength=len(texts)))]).astype(np.int64)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(doc_index, minlength=n_texts))]).astype(np.int64)
     return _Analysis("word", _occurrence_matrix(unit_index[order], indptr, len(grams)), grams)
 
 
-def _analyse_words_arrow(texts: list[str], tokenize, ngram_range, shared) -> _Analysis | None:
+def _analyse_words_arrow(tokens: list[str], lengths: np.ndarray, ngram_range, shared) -> _Analysis | None:
     """Word n-grams of every occurrence, joined and looked up in the shared vocabulary by Arrow's
     C++ kernels: ``occurrences`` is texts x merged ids. ``None`` if Arrow cannot take the tokens."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    tokens, lengths = _tokens(texts, tokenize)
+    n_texts = len(lengths)
     try:
         column = pa.array(tokens, type=pa.string())
     except (pa.ArrowException, UnicodeError):
         return None
     positions = np.arange(len(tokens), dtype=np.int64)
-    doc_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    doc_of = np.repeat(np.arange(n_texts, dtype=np.int64), lengths)
     end_of = np.repeat(np.cumsum(lengths), lengths)
     min_n, max_n = ngram_range
     pieces, docs = [], []
@@ -464,7 +479,7 @@ def _analyse_words_arrow(texts: list[str], tokenize, ngram_range, shared) -> _An
         merged, doc = merged[order], doc[order]
     else:
         merged = doc = np.empty(0, np.int64)
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=len(texts)))]).astype(np.int64)
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=n_texts))]).astype(np.int64)
     return _Analysis("merged", _occurrence_matrix(merged, indptr, len(shared.index)), [])
 
 
@@ -478,14 +493,35 @@ class _Batch:
 
     def analysis(self, key: tuple, vec, shared: "_SharedVocabulary") -> _Analysis:
         if key not in self._analyses:
-            texts = [t.lower() for t in self.texts] if key[1] else self.texts
+            texts = self._texts(key[1])
             if key[0] == "char_wb":
                 self._analyses[key] = _analyse_char_wb(texts, shared)
             else:
-                arrow = (_analyse_words_arrow(texts, vec.build_tokenizer(), key[3], shared)
+                tokens, lengths = self.tokens(key[1], vec)
+                arrow = (_analyse_words_arrow(tokens, lengths, key[3], shared)
                          if len(texts) >= ARROW_MIN_TEXTS else None)
-                self._analyses[key] = arrow or _analyse_words(texts, vec.build_tokenizer(), key[3])
+                self._analyses[key] = arrow or _analyse_words(tokens, lengths, key[3])
         return self._analyses[key]
+
+    def _texts(self, lower: bool) -> list[str]:
+        if not lower:
+            return self.texts
+        if "lower" not in self.memo:
+            self.memo["lower"] = [t.lower() for t in self.texts]
+        return self.memo["lower"]
+
+    def tokens(self, lower: bool, vec) -> tuple[list[str], np.ndarray]:
+        """The texts' tokens for a word vectorizer, as ``_tokens`` gives them. The default pattern's
+        tokens are found once per batch and shared by a plain word block and a
+        ``features.analysis.WordAnalyzer`` (which maps each to its stem, or drops it)."""
+        analyser = vec.tokenizer
+        if analyser is None and vec.token_pattern != WORD_TOKEN_PATTERN or \
+                analyser is not None and type(analyser) is not WordAnalyzer:
+            return _tokens(self._texts(lower), vec.build_tokenizer())
+        key = ("tokens", lower)
+        if key not in self.memo:
+            self.memo[key] = _tokens(self._texts(lower), _WORD_TOKENS.findall)
+        return self.memo[key] if analyser is None else _final_tokens(self.memo[key], analyser)
 
 
 # --------------------------------------------------------------------------- fitted blocks

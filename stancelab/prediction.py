@@ -66,7 +66,30 @@ class Predictor:
         self._class_names = [[str(c) for c in classes] for classes in joint.classes_]
         # The same numbers as the Pipeline with far less work (stancelab/compiled.py); None for a model
         # with steps the compiler does not know, which then runs through the Pipeline itself.
+        self._compile()
+
+    def _compile(self) -> None:
         self.compiled = compile_model(self.pipeline)
+        if self.compiled is not None:
+            self._warm()
+
+    def _warm(self) -> None:
+        """Score a one-letter quote once per target, as a batch (labels, and with evidence) and one by
+        one with evidence, and throw the results away. numba loads its compiled kernels
+        (stancelab.kernels) from its on-disk cache, and starts LLVM, on their first call: about a
+        second once per process, which would otherwise land on the first batch or quote scored. The
+        batch is as long as those that take the Arrow path; the letter makes every kernel run (an
+        empty text has no words to look up)."""
+        from stancelab.compiled import ARROW_MIN_TEXTS
+
+        targets = list(self.targets) or [""]
+        n = max(ARROW_MIN_TEXTS, len(targets))
+        frame = pd.DataFrame({"text": ["x"] * n, "target": [targets[i % len(targets)] for i in range(n)],
+                              "actor": [""] * n}, columns=list(INPUT_COLUMNS), dtype=object)
+        self.compiled.predict_proba(frame)
+        self.predict_frame(frame.head(len(targets)), evidence=True)
+        for row in frame.head(len(targets)).to_dict("records"):
+            self._predict_one(row, evidence=True)
 
     def __getstate__(self):  # shipped to Dask workers: the compiled model and caches are rebuilt there
         return {k: v for k, v in self.__dict__.items()
@@ -75,7 +98,7 @@ class Predictor:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._names_cache, self._weights_cache, self._name_parts = {}, {}, {}
-        self.compiled = compile_model(self.pipeline)
+        self._compile()
 
     # ------------------------------------------------------------------ input checks
     def resolve_target(self, name: str) -> str:

@@ -291,3 +291,56 @@ def test_a_word_block_with_its_own_tokenizer_is_compiled():
     compiled = compile_model(pipeline)
     assert all(b.key is not None for m in compiled._compiled.values() for b, _ in m.blocks if isinstance(b, _TextBlock))
     _assert_same(pipeline, pd.concat([frame, datasets.load("idlib", "test")], ignore_index=True), single_rows=20)
+
+
+_FIRST_CALLS = r"""
+import json, sys
+import pandas as pd
+from numba.core.registry import CPUDispatcher
+from stancelab import datasets, kernels
+from stancelab.config import ModelConfig
+from stancelab.model import build_pipeline
+from stancelab.prediction import Predictor
+from stancelab.training import model_input
+
+frame = datasets.load("idlib", "train").groupby("target").head(40).reset_index(drop=True)
+cfg = ModelConfig.model_validate({"target_mode": "per_target", "sentiment_features": True, "target_mention": True,
+                                  "char": {"ngram_range": [2, 4], "analyzer": "char_wb"},
+                                  "sentiment_word": {"stem": True, "stop_words": True, "language": "ar+en"}})
+tasks = ["stance", "sentiment"]
+pipeline = build_pipeline(cfg, tasks, seed=7).fit(model_input(frame), frame[tasks].astype(object))
+dispatchers = {name: f for name, f in vars(kernels).items() if isinstance(f, CPUDispatcher)}
+assert not any(f.signatures for f in dispatchers.values()), "a kernel ran before the Predictor was built"
+predictor = Predictor(pipeline=pipeline, model_uri="in-memory")
+loaded = {name: [str(s) for s in f.signatures] for name, f in dispatchers.items()}
+records = pd.concat([datasets.load("idlib", "test"), frame]).loc[:, ["text", "target", "actor"]].to_dict("records")
+rows = predictor.frame(records)
+predictor.predict_labels(rows)                # a batch long enough for the Arrow path
+predictor.predict_labels(rows.head(10))       # and a short one
+predictor.predict(records[:5])                # quotes one by one, with evidence
+called = {name: [str(s) for s in f.signatures] for name, f in dispatchers.items()}
+print(json.dumps({"loaded": loaded, "called": called, "rows": len(rows)}))
+for n in called:
+    print(n, sorted(set(called[n]) - set(loaded[n])), file=sys.stderr)
+"""
+
+
+def test_a_loaded_predictor_has_every_kernel_its_first_calls_need():
+    """numba loads a kernel from its disk cache (and starts LLVM) on the kernel's first call, about a
+    second once per process. Predictor does that at load (``Predictor._warm``), so the first batch,
+    short or long, and the first quote with evidence find every kernel signature they call already
+    there. Run in a fresh process: in this one, other tests have loaded kernels already."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    done = subprocess.run([sys.executable, "-c", _FIRST_CALLS], capture_output=True, text=True, cwd=REPO,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["rows"] >= 64
+    for name in ("tfidf_rows", "add_dense", "tfidf_block", "decision", "distinct_rows", "spans", "top_contributions"):
+        assert out["loaded"][name], f"{name} was not loaded at load time"
+    assert out["called"] == out["loaded"], done.stderr  # no signature was added by the first real calls

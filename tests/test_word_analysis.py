@@ -88,6 +88,14 @@ def test_stemmed_model_round_trips_and_compiles_bit_exact():
         WordAnalyzer("ar", stem=True)
     assert any(" the " in t for t in X["text"].str.lower()) and any(" في " in t for t in X["text"])
     assert "the" not in word.vocabulary_ and "في" not in word.vocabulary_  # stop words of both languages
+    # a batch's default-pattern tokens are found once and shared by the plain and the stemmed block
+    # (compiled.py): long batches (Arrow) and short ones (Python)
+    own_pipeline = build_pipeline(ModelConfig.model_validate({"sentiment_word": {"stem": True, "stop_words": True,
+                                                                                 "language": "ar+en"}}),
+                                  ("stance", "sentiment"), seed=7).fit(X, Y)
+    for rows in (X, X.head(20)):
+        for e, g in zip(own_pipeline.predict_proba(rows), compile_model(own_pipeline).predict_proba(rows)):
+            np.testing.assert_array_equal(g, e)
 
     blob = skops.io.dumps(pipeline)
     assert "features.analysis.WordAnalyzer" in skops.io.get_untrusted_types(data=blob)
@@ -127,3 +135,26 @@ def test_the_c_stemmers_give_the_pure_python_stems(shared_datasets):
         c, py = Stemmer.Stemmer(algorithm), python()
         assert len(words) > 3000
         assert [c.stemWord(w) for w in words] == [py.stemWord(w) for w in words]
+
+
+def test_remembered_final_forms_are_the_worked_out_ones(shared_datasets):
+    """``WordAnalyzer`` remembers each token's final form (stem, or dropped) per setting; what it gives
+    must be what working it out gives: the default tokens, stop words dropped, the rest stemmed."""
+    import re
+
+    from features.analysis import _algorithm
+    from features.normalize import normalize_text
+    from stancelab import datasets
+
+    token = re.compile(WORD_TOKEN_PATTERN)
+    texts = [normalize_text(t) for name in ("mawqif", "semeval2016")
+             for t in datasets.load(name, "train", shared_datasets)["text"].head(300)]
+    for language in ("ar", "en", "ar+en"):
+        for stemmed, stops in ((True, False), (False, True), (True, True)):
+            analyser = WordAnalyzer(language, stem=stemmed, stop_words=stops)
+            for _ in range(2):  # first worked out, then remembered
+                for text in texts:
+                    expected = [t for t in token.findall(text) if not (stops and t in stop_words(language))]
+                    if stemmed:
+                        expected = [stem(_algorithm(language, t), t) for t in expected]
+                    assert analyser(text) == expected
