@@ -117,20 +117,23 @@ class _Analysis:
 
     def merged_counts(self, shared: "_SharedVocabulary") -> sp.csr_array:
         """texts x merged ids: each text's count of each known n-gram, indices sorted in every row.
-        Computed once per batch and setting; each block then renames columns (``_TextBlock.counts``)."""
+        Computed once per batch and setting (``kernels.count_units``: the integers scipy's
+        ``occurrences @ units`` gives, without a sort); each block then renames columns
+        (``_TextBlock.counts``)."""
         if self._counts is None:
+            occurrences = self.occurrences
+            doc_indptr = occurrences.indptr.astype(np.int64, copy=False)
+            codes = occurrences.indices.astype(np.int64, copy=False)
             if self.kind == "merged":  # occurrences are already merged ids, one entry per occurrence
-                counts = sp.csr_array(self.occurrences, copy=True)
-                counts.sum_duplicates()
+                unit_ids, codes = codes, np.arange(len(codes), dtype=np.int64)
+                unit_indptr = np.arange(len(codes) + 1, dtype=np.int64)
             else:
-                merged, unit_of = self._merged_ids(shared)
-                known = merged >= 0
-                indptr = np.concatenate([[0], np.cumsum(np.bincount(unit_of[known], minlength=len(self.units)))])
-                units = sp.csr_array((np.ones(int(known.sum()), dtype=np.int64), merged[known], indptr.astype(np.int64)),
-                                     shape=(len(self.units), len(shared.index)))
-                counts = (self.occurrences @ units).tocsr()
-                counts.sort_indices()
-            self._counts = counts
+                unit_ids, unit_of = self._merged_ids(shared)
+                unit_indptr = np.zeros(len(self.units) + 1, dtype=np.int64)
+                np.cumsum(np.bincount(unit_of, minlength=len(self.units)), out=unit_indptr[1:])
+            indptr, ids, counts = shared.kernels.count_units(doc_indptr, codes, unit_indptr,
+                                                             unit_ids.astype(np.int64, copy=False), len(shared.index))
+            self._counts = sp.csr_array((counts, ids, indptr), shape=(occurrences.shape[0], len(shared.index)))
         return self._counts
 
     def unit_matrix(self, block: "_TextBlock") -> sp.csr_array:

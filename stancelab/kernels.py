@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 
 @njit(cache=True, nogil=True)
@@ -147,6 +148,60 @@ def spans(flat, starts, lengths, slots):
             out[pos + j] = flat[s + j]
         pos += n
     return out
+
+
+@njit(cache=True, nogil=True)
+def count_units(doc_indptr, codes, unit_indptr, unit_ids, n_ids):
+    """Each text's count of each id, as CSR ``(indptr, ids, counts)`` with every row's ids ascending:
+    text t is the units ``codes[doc_indptr[t]:doc_indptr[t + 1]]`` (its words, or its n-grams), and
+    unit u stands for the ids ``unit_ids[unit_indptr[u]:unit_indptr[u + 1]]`` (-1: in no
+    vocabulary; skipped). The integers of scipy's ``(occurrences @ units).tocsr()`` after
+    ``sort_indices``, without a comparison sort: a text's distinct ids are marked in a bitmap (and
+    the bitmap's non-zero words in a summary bitmap), then read back in ascending order."""
+    n_texts = doc_indptr.shape[0] - 1
+    total = 0
+    for w in range(codes.shape[0]):
+        u = codes[w]
+        total += unit_indptr[u + 1] - unit_indptr[u]
+    out_ids = np.empty(total, np.int32)
+    out_counts = np.empty(total, np.int64)
+    indptr = np.empty(n_texts + 1, np.int64)
+    count = np.zeros(n_ids, np.int64)
+    bits = np.zeros((n_ids >> 6) + 1, np.uint64)  # bit i: id i occurs in the current text
+    summary = np.zeros((bits.shape[0] >> 6) + 1, np.uint64)  # bit b: bits[b] is not zero
+    one = np.uint64(1)
+    pos = 0
+    indptr[0] = 0
+    for t in range(n_texts):
+        for w in range(doc_indptr[t], doc_indptr[t + 1]):
+            u = codes[w]
+            for e in range(unit_indptr[u], unit_indptr[u + 1]):
+                i = unit_ids[e]
+                if i < 0:
+                    continue
+                if count[i] == 0:
+                    bits[i >> 6] |= one << np.uint64(i & 63)
+                    summary[i >> 12] |= one << np.uint64((i >> 6) & 63)
+                count[i] += 1
+        for s in range(summary.shape[0]):
+            marked = summary[s]
+            if marked == 0:
+                continue
+            summary[s] = 0
+            while marked != 0:
+                word = (s << 6) + np.int64(trailing_zeros(marked))
+                marked &= marked - one
+                found = bits[word]
+                bits[word] = 0
+                while found != 0:
+                    i = (word << 6) + np.int64(trailing_zeros(found))
+                    found &= found - one
+                    out_ids[pos] = i
+                    out_counts[pos] = count[i]
+                    count[i] = 0
+                    pos += 1
+        indptr[t + 1] = pos
+    return indptr, out_ids[:pos], out_counts[:pos]
 
 
 @njit(cache=True, nogil=True)

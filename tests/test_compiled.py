@@ -341,6 +341,7 @@ def test_a_loaded_predictor_has_every_kernel_its_first_calls_need():
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["rows"] >= 64
-    for name in ("tfidf_rows", "add_dense", "tfidf_block", "decision", "distinct_rows", "spans", "top_contributions"):
+    for name in ("count_units", "tfidf_rows", "add_dense", "tfidf_block", "decision", "distinct_rows", "spans",
+                 "top_contributions"):
         assert out["loaded"][name], f"{name} was not loaded at load time"
     assert out["called"] == out["loaded"], done.stderr  # no signature was added by the first real calls

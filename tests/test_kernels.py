@@ -123,3 +123,34 @@ def test_tfidf_rows_adds_each_row_like_a_sparse_product():
     acc = np.full((2, 3), -0.0)
     kernels.add_dense(dense, coef, 3, acc)
     np.testing.assert_array_equal(acc, [2.0 * coef[4], 1.5 * coef[3]])
+
+
+def test_count_units_equals_scipys_product_with_sorted_indices():
+    """texts x ids counts from texts made of units (words) that stand for ids (their n-grams): the
+    integers of scipy's ``occurrences @ units`` with sorted indices, -1 ids skipped, including ids
+    in the same bitmap word, ids 64 and 4096 apart (the summary bitmap), empty texts and units."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(4)
+    for n_ids in (1, 63, 64, 65, 4096, 4097, 20_000):
+        n_units, n_texts = 50, 40
+        lengths = rng.integers(0, 12, n_units)
+        unit_indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        unit_ids = rng.integers(-1, n_ids, unit_indptr[-1]).astype(np.int64)
+        unit_ids[: min(len(unit_ids), 3)] = [n_ids - 1, 0, -1][: min(len(unit_ids), 3)]
+        text_lengths = rng.integers(0, 15, n_texts)
+        text_lengths[5] = 0
+        doc_indptr = np.concatenate([[0], np.cumsum(text_lengths)]).astype(np.int64)
+        codes = rng.integers(0, n_units, doc_indptr[-1]).astype(np.int64)
+        occurrences = sp.csr_array((np.ones(len(codes), np.int64), codes, doc_indptr), shape=(n_texts, n_units))
+        known = unit_ids >= 0
+        unit_of = np.repeat(np.arange(n_units), lengths)
+        units = sp.csr_array((np.ones(int(known.sum()), np.int64), (unit_of[known], unit_ids[known])),
+                             shape=(n_units, n_ids))
+        want = (occurrences @ units).tocsr()
+        want.sum_duplicates()
+        want.sort_indices()
+        indptr, ids, counts = kernels.count_units(doc_indptr, codes, unit_indptr, unit_ids, n_ids)
+        np.testing.assert_array_equal(indptr, want.indptr)
+        np.testing.assert_array_equal(ids, want.indices)
+        np.testing.assert_array_equal(counts, want.data)
