@@ -156,6 +156,87 @@ def _sorted_terms(blocks) -> list[str]:
     return [terms[i] for i in _string_order(terms).tolist()]
 
 
+class _NgramIndex:
+    """A word setting's merged vocabulary as integers, so a batch's n-grams are found without building
+    their strings: every token of the vocabulary's n-grams gets an id; an n-gram of n >= 2 tokens is
+    the pair (node of its first n-1 tokens, id of its last token), found by binary search in sorted
+    keys (a trie, level by level). Exact when no token has a space (the default pattern's tokens,
+    ``features.analysis.WordAnalyzer``'s stems): an n-gram string then splits into its tokens one way
+    only, and scikit-learn's ``" ".join`` of tokens is in the vocabulary iff this finds it."""
+
+    def __init__(self, index: dict[str, int], ngram_range):
+        self.min_n, self.max_n = min_n, max_n = ngram_range
+        self.n_merged = len(index)
+        self.token_ids: dict[str, int] = {}
+        grams: list[tuple[tuple[int, ...], int]] = []  # (token ids, merged id) of the n-grams in range
+        for gram, merged in index.items():
+            parts = gram.split(" ")
+            if min_n <= len(parts) <= max_n:
+                grams.append((tuple(self.token_ids.setdefault(p, len(self.token_ids)) for p in parts), merged))
+        self.n_tokens = size = len(self.token_ids)
+        self.unigram = np.full(size, -1, dtype=np.int64)  # token id -> merged id of the 1-gram
+        for ids, merged in grams:
+            if len(ids) == 1:
+                self.unigram[ids[0]] = merged
+        # per level n >= 2: sorted keys (node of the first n-1 tokens x size + last token), the node
+        # each key is, and the merged id of each node (-1: only a prefix of longer n-grams)
+        self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        previous = None  # level 1: a token's node is its id
+        for n in range(2, max_n + 1):
+            nodes: dict[tuple[int, ...], int] = {}
+            keys, merged_of = [], []
+            for ids, merged in grams:
+                if len(ids) < n:
+                    continue
+                prefix = ids[:n]
+                node = nodes.get(prefix)
+                if node is None:
+                    node = nodes[prefix] = len(nodes)
+                    first = prefix[0] if previous is None else previous[prefix[:-1]]
+                    keys.append(first * size + prefix[-1])
+                    merged_of.append(-1)
+                if len(ids) == n:
+                    merged_of[node] = merged
+            keys = np.asarray(keys, dtype=np.int64)
+            order = np.argsort(keys, kind="stable")
+            self.levels.append((keys[order], order.astype(np.int64), np.asarray(merged_of, dtype=np.int64)))
+            previous = nodes
+
+    def occurrences(self, tokens: np.ndarray, lengths: np.ndarray) -> _Analysis:
+        """The n-grams of every text (``tokens``: token ids, -1 unknown, text after text; ``lengths``:
+        tokens per text) as texts x merged ids, an entry per occurrence of a known n-gram."""
+        n_texts = len(lengths)
+        positions = np.arange(len(tokens), dtype=np.int64)
+        doc_of = np.repeat(np.arange(n_texts, dtype=np.int64), lengths)
+        end_of = np.repeat(np.cumsum(lengths), lengths)  # one past the last token of each token's text
+        found, docs = [], []
+        node = tokens  # the node of the n-gram starting at each position (-1: none)
+        if self.min_n <= 1 and len(tokens):
+            merged = np.where(tokens >= 0, self.unigram[tokens], -1)
+            found.append(merged)
+            docs.append(doc_of)
+        for n, (keys, node_of, merged_of) in enumerate(self.levels, start=2):
+            starts = positions[(positions + n <= end_of) & (node >= 0)]
+            last = tokens[starts + n - 1]
+            starts, last = starts[last >= 0], last[last >= 0]
+            key = node[starts] * self.n_tokens + last
+            at = np.minimum(np.searchsorted(keys, key), max(len(keys) - 1, 0))
+            hit = keys[at] == key if len(keys) else np.zeros(len(key), dtype=bool)
+            node = np.full(len(tokens), -1, dtype=np.int64)
+            node[starts[hit]] = node_of[at[hit]]
+            if n >= self.min_n:
+                found.append(merged_of[node[starts[hit]]])
+                docs.append(doc_of[starts[hit]])
+        merged = np.concatenate(found) if found else np.empty(0, np.int64)
+        doc = np.concatenate(docs) if docs else np.empty(0, np.int64)
+        known = merged >= 0
+        merged, doc = merged[known], doc[known]
+        order = np.argsort(doc, kind="stable")
+        indptr = np.zeros(n_texts + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc, minlength=n_texts), out=indptr[1:])
+        return _Analysis("merged", _occurrence_matrix(merged[order], indptr, self.n_merged), [])
+
+
 class _SharedVocabulary:
     """The union of the vocabularies of the blocks that cut text the same way (the sentiment model's
     and each target's): an n-gram is looked up once for all of them, and a block's columns are
@@ -182,6 +263,7 @@ class _SharedVocabulary:
             present = column[column >= 0]  # a vocabulary given by hand need not be sorted
             self.monotone[id(block)] = bool(np.all(present[1:] > present[:-1]))
         self._value_set = None
+        self._ngrams: _NgramIndex | None = None
         self._selections: dict[int, sp.csr_array] = {}
         from stancelab import kernels
 
@@ -203,6 +285,12 @@ class _SharedVocabulary:
                 (np.ones(len(present), dtype=np.int64), (present, column[present])),
                 shape=(len(self.index), block.n_features))
         return self._selections[id(block)]
+
+    def ngram_index(self) -> _NgramIndex:
+        """The merged vocabulary as token ids and n-gram keys (a word setting; built once)."""
+        if self._ngrams is None:
+            self._ngrams = _NgramIndex(self.index, self.key[3])
+        return self._ngrams
 
     def value_set(self):
         """The merged vocabulary as an Arrow array (position = merged id), for ``pc.index_in``."""
@@ -394,19 +482,6 @@ def _tokens(texts: list[str], tokenize) -> tuple[list[str], np.ndarray]:
     return tokens, np.asarray(lengths, dtype=np.int64)
 
 
-def _final_tokens(regex_tokens: tuple[list[str], np.ndarray], analyser: WordAnalyzer) -> tuple[list[str], np.ndarray]:
-    """``_tokens(texts, analyser)`` from the texts' default-pattern tokens: each mapped to its final
-    form by one lookup (``WordAnalyzer.finals``), stop words then dropped with the lengths recounted."""
-    tokens, lengths = regex_tokens
-    finals = analyser.finals(tokens)
-    if not analyser.stop_words or not finals:
-        return finals, lengths
-    column = np.asarray(finals, dtype=object)
-    keep = column != DROPPED
-    doc_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    return column[keep].tolist(), np.bincount(doc_of[keep], minlength=len(lengths)).astype(np.int64)
-
-
 def _analyse_words(tokens: list[str], lengths: np.ndarray, ngram_range) -> _Analysis:
     """Word n-grams as scikit-learn forms them (``" ".join`` of consecutive tokens of one text), with
     each distinct n-gram string built once: an n-gram is coded by the pair (code of the (n-1)-gram at
@@ -499,8 +574,11 @@ class _Batch:
             texts = self._texts(key[1])
             if key[0] == "char_wb":
                 self._analyses[key] = _analyse_char_wb(texts, shared)
+            elif len(texts) >= ARROW_MIN_TEXTS and _default_tokens(vec):  # n-grams as integers
+                ngrams = shared.ngram_index()
+                self._analyses[key] = ngrams.occurrences(*self.token_ids(key[1], vec.tokenizer, ngrams))
             else:
-                tokens, lengths = self.tokens(key[1], vec)
+                tokens, lengths = _tokens(texts, vec.build_tokenizer())
                 arrow = (_analyse_words_arrow(tokens, lengths, key[3], shared)
                          if len(texts) >= ARROW_MIN_TEXTS else None)
                 self._analyses[key] = arrow or _analyse_words(tokens, lengths, key[3])
@@ -513,18 +591,34 @@ class _Batch:
             self.memo["lower"] = [t.lower() for t in self.texts]
         return self.memo["lower"]
 
-    def tokens(self, lower: bool, vec) -> tuple[list[str], np.ndarray]:
-        """The texts' tokens for a word vectorizer, as ``_tokens`` gives them. The default pattern's
-        tokens are found once per batch and shared by a plain word block and a
-        ``features.analysis.WordAnalyzer`` (which maps each to its stem, or drops it)."""
-        analyser = vec.tokenizer
-        if analyser is None and vec.token_pattern != WORD_TOKEN_PATTERN or \
-                analyser is not None and type(analyser) is not WordAnalyzer:
-            return _tokens(self._texts(lower), vec.build_tokenizer())
-        key = ("tokens", lower)
+    def token_ids(self, lower: bool, analyser, ngrams: _NgramIndex) -> tuple[np.ndarray, np.ndarray]:
+        """Every text's tokens as ``ngrams``' token ids (-1: in no n-gram), and how many each text has.
+        The default pattern's tokens are found and told apart (factorised) once per batch; each
+        distinct token is then looked up once per setting, after ``WordAnalyzer`` (``analyser``, or
+        None) has mapped it to its stem or dropped it."""
+        key = ("distinct tokens", lower)
         if key not in self.memo:
-            self.memo[key] = _tokens(self._texts(lower), _WORD_TOKENS.findall)
-        return self.memo[key] if analyser is None else _final_tokens(self.memo[key], analyser)
+            tokens, lengths = _tokens(self._texts(lower), _WORD_TOKENS.findall)
+            codes, distinct = pd.factorize(np.asarray(tokens, dtype=object)) if tokens else \
+                (np.empty(0, np.int64), np.empty(0, object))
+            self.memo[key] = (np.asarray(codes, dtype=np.int64), distinct.tolist(), lengths)
+        codes, distinct, lengths = self.memo[key]
+        if analyser is None:
+            return np.fromiter(map(ngrams.token_ids.get, distinct, repeat(-1)), np.int64, len(distinct))[codes], lengths
+        finals = analyser.finals(distinct)
+        ids = np.fromiter(map(ngrams.token_ids.get, finals, repeat(-1)), np.int64, len(finals))[codes]
+        if not analyser.stop_words or not len(codes):
+            return ids, lengths
+        keep = (np.asarray(finals, dtype=object) != DROPPED)[codes]
+        doc_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+        return ids[keep], np.bincount(doc_of[keep], minlength=len(lengths)).astype(np.int64)
+
+
+def _default_tokens(vec) -> bool:
+    """The vectorizer's tokens are the default pattern's, or ``WordAnalyzer``'s made from them."""
+    if vec.tokenizer is None:
+        return vec.token_pattern == WORD_TOKEN_PATTERN
+    return type(vec.tokenizer) is WordAnalyzer
 
 
 # --------------------------------------------------------------------------- fitted blocks
@@ -979,14 +1073,19 @@ class CompiledModel:
             if key[0] == "word" and not isinstance(key[2], tuple):  # a tokenizer's terms (stems) are not words
                 words.update(gram for gram in shared.index if " " not in gram)
         for block_list in by_key.values():  # a quote of known words then cuts no word at prediction time
-            if block_list[0].key[0] == "char_wb":
-                block_list[0].shared.prewarm(sorted(words))
-            else:  # and the Arrow lookup table of batches is built now, not by the first batch
-                block_list[0].shared.value_set()
-                if isinstance(block_list[0].key[2], tuple) and words:
-                    # a tokenizer that remembers its work (features.analysis.WordAnalyzer's stems) sees the
-                    # known words now; its output is not used, only what it remembers
-                    block_list[0].shared.tokenize(" ".join(sorted(words)))
+            shared = block_list[0].shared
+            if shared.key[0] == "char_wb":
+                shared.prewarm(sorted(words))
+                continue
+            # and the lookup tables of batches are built now, not by the first batch
+            if _default_tokens(block_list[0].vec):
+                shared.ngram_index()
+            else:
+                shared.value_set()
+            if isinstance(shared.key[2], tuple) and words:
+                # a tokenizer that remembers its work (features.analysis.WordAnalyzer's stems) sees the
+                # known words now; its output is not used, only what it remembers
+                shared.tokenize(" ".join(sorted(words)))
         for model in self._compiled.values():
             model.use_kernels()
 

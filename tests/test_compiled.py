@@ -345,3 +345,35 @@ def test_a_loaded_predictor_has_every_kernel_its_first_calls_need():
                  "top_contributions"):
         assert out["loaded"][name], f"{name} was not loaded at load time"
     assert out["called"] == out["loaded"], done.stderr  # no signature was added by the first real calls
+
+
+def test_ngram_index_finds_exactly_the_vocabularys_ngrams():
+    """A batch's word n-grams found as integers (``_NgramIndex``: token ids, then a trie of n-gram
+    keys) are the n-grams scikit-learn's analyser forms that are in the vocabulary, counted alike:
+    n-grams that are only prefixes of longer ones, unknown tokens, ranges not starting at 1, and odd
+    entries of a vocabulary given by hand (a double space, an n-gram longer than the range)."""
+    import re
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from features.analysis import WORD_TOKEN_PATTERN
+    from stancelab.compiled import _NgramIndex
+
+    texts = datasets.load("idlib", "train")["text"].str.lower().tolist()
+    texts += ["", "ab ab ab ab", "ab cd ab cd ef", "x"]
+    findall = re.compile(WORD_TOKEN_PATTERN).findall
+    tokens = [findall(t) for t in texts]
+    lengths = np.array([len(t) for t in tokens], dtype=np.int64)
+    for ngram_range in ((1, 1), (1, 2), (2, 2), (2, 3), (1, 3)):
+        fitted = CountVectorizer(ngram_range=ngram_range, token_pattern=WORD_TOKEN_PATTERN, lowercase=False)
+        grams = set(fitted.fit(texts[::2] + ["ab cd ef"]).vocabulary_) | {"ab  cd", "ab cd ab cd ef", "zz"}
+        index = {gram: i for i, gram in enumerate(sorted(grams))}
+        ngrams = _NgramIndex(index, ngram_range)
+        ids = np.array([ngrams.token_ids.get(t, -1) for text in tokens for t in text], dtype=np.int64)
+        counts = ngrams.occurrences(ids, lengths).occurrences.tocsr()
+        analyse = fitted.build_analyzer()
+        for row, text in enumerate(texts):
+            want = Counter(index[g] for g in analyse(text) if g in index)
+            start, end = counts.indptr[row], counts.indptr[row + 1]
+            assert Counter(counts.indices[start:end].tolist()) == want, (ngram_range, text)
