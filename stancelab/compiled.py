@@ -42,7 +42,7 @@ import math
 import re
 import threading
 from itertools import compress, repeat
-from operator import is_, itemgetter
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -317,40 +317,43 @@ class _SharedVocabulary:
         if not words:
             return np.empty(0, np.int32)
         with self._lock:
-            found = self._spans_of(words)
-            slots = np.fromiter(map(itemgetter(2), found), dtype=np.int64, count=len(found))
+            slots = np.fromiter(self._slots_of(words), dtype=np.int64, count=len(words))
             # self._flat read after learning: the buffer may have grown or started afresh
             return self.kernels.spans(self._flat, self._starts, self._lengths, slots)
 
     def word_units(self, words: list[str]) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """A batch's words as units: the distinct cache slots, each word's unit, and the units' merged
-        n-gram ids (``slot_ids``), read together (another call may reset the cache afterwards)."""
+        """A batch's words as units: the distinct words' cache slots, each word's unit, and the units'
+        merged n-gram ids (``slot_ids``), read together (another call may reset the cache afterwards).
+        The words are told apart first (pandas' hash table), so each distinct word is looked up once."""
+        codes, distinct = pd.factorize(np.asarray(words, dtype=object)) if words else (np.empty(0, np.int64), [])
+        distinct = list(distinct)
         with self._lock:
-            units, codes = np.unique(self.slots(words), return_inverse=True)
-            return units, codes, self.slot_ids(units)
+            units = self.slots(distinct)
+            return units, np.asarray(codes, dtype=np.int64), self.slot_ids(units)
 
-    def _spans_of(self, words: list[str]) -> list[tuple[int, int, int]]:
-        """Each word's (start in the buffer, length, slot), its n-grams cut and remembered first if new.
-        When the bounded cache would overflow it starts afresh with these words."""
-        found = list(map(self._spans.get, words))
+    def _slots_of(self, words: list[str]) -> list[int]:
+        """Each word's slot in the cache (its n-grams' ids are ``_flat[_starts[slot]:][:_lengths[slot]]``),
+        cut and remembered first if new. When the bounded cache would overflow it starts afresh with
+        these words."""
+        found = list(map(self._slot.get, words))
         if None in found:
             new = list(dict.fromkeys(compress(words, map(is_, found, repeat(None)))))  # C-level loops
-            if len(self._spans) + len(new) > WORD_CACHE_SIZE:
+            if len(self._slot) + len(new) > WORD_CACHE_SIZE:
                 self._reset()
                 new = list(dict.fromkeys(words))
             self._learn(new)
-            found = list(map(self._spans.__getitem__, words))
+            found = list(map(self._slot.__getitem__, words))
         return found
 
     def prewarm(self, words) -> None:
         """Cut and remember ``words`` now (at load), so quotes made of known words skip that work."""
         with self._lock:
-            new = [word for word in dict.fromkeys(words) if word not in self._spans][: WORD_CACHE_SIZE // 2]
+            new = [word for word in dict.fromkeys(words) if word not in self._slot][: WORD_CACHE_SIZE // 2]
             if new:
                 self._learn(new)
 
     def _reset(self) -> None:
-        self._spans: dict[str, tuple[int, int, int]] = {}  # word -> (start in _flat, length, slot)
+        self._slot: dict[str, int] = {}  # word -> its number in the cache
         self._flat = np.empty(1024, dtype=np.int32)  # a growable buffer: the first self._used entries
         self._used = 0
         self._starts = np.empty(1024, dtype=np.int64)  # per slot (a word's number in the cache)
@@ -374,8 +377,8 @@ class _SharedVocabulary:
             grown[: self._used] = self._flat[: self._used]
             self._flat = grown
         self._flat[self._used: self._used + k] = ids
-        spans = self._spans
-        first = len(spans)
+        known = self._slot
+        first = len(known)
         if first + len(new) > len(self._starts):
             size = max(2 * len(self._starts), first + len(new))
             self._starts, self._lengths = (np.concatenate([a[:first], np.empty(size - first, np.int64)])
@@ -383,7 +386,7 @@ class _SharedVocabulary:
         if len(new) <= 8:  # a quote's few new words: plain Python is cheaper than array set-up
             start, starts, lengths_ = self._used, self._starts, self._lengths
             for slot, (word, length) in enumerate(zip(new, lengths), first):
-                spans[word] = (start, length, slot)
+                known[word] = slot
                 starts[slot], lengths_[slot] = start, length
                 start += length
             self._used += k
@@ -392,12 +395,12 @@ class _SharedVocabulary:
         starts = self._used + np.cumsum(lengths) - lengths
         self._starts[first: first + len(new)] = starts
         self._lengths[first: first + len(new)] = lengths
-        spans.update(zip(new, zip(starts.tolist(), lengths.tolist(), range(first, first + len(new)))))
+        known.update(zip(new, range(first, first + len(new))))
         self._used += k
 
     def slots(self, words: list[str]) -> np.ndarray:
         """The cache slot of each word (cut and remembered first if new): for a batch."""
-        return np.fromiter(map(itemgetter(2), self._spans_of(words)), dtype=np.int64, count=len(words))
+        return np.fromiter(self._slots_of(words), dtype=np.int64, count=len(words))
 
     def slot_ids(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The merged ids of the slots' words' n-grams (with repeats, -1: in no vocabulary) and, for
