@@ -64,30 +64,50 @@ def normalize_text(text: str, steps: NormalizeSteps = NormalizeSteps()) -> str:
     every character of non-ASCII text in a dict), patterns that need a marker character only run when
     the marker is present, and elongation is searched for once before the exact rule runs.
     """
-    if steps.urls and ("://" in text or "w." in text or "W." in text):
-        text = _URL.sub(" ", text)
-    if steps.mentions and "@" in text:
-        text = _MENTION.sub(" ", text)
-    if steps.hashtags and "#" in text:
-        text = _HASHTAG.sub(_hashtag_words, text)
-    if steps.diacritics:
-        text = _DIACRITICS.sub("", text)
-    if steps.tatweel:
-        text = text.replace(_TATWEEL, "")
+    return _normalizer(steps)(text)
+
+
+def normalize_texts(texts, steps: NormalizeSteps = NormalizeSteps()) -> list[str]:
+    """``normalize_text`` of each text (``str()`` of each value), with the per-call set-up done once."""
+    return list(map(_normalizer(steps), map(str, texts)))
+
+
+@lru_cache(maxsize=64)
+def _normalizer(steps: NormalizeSteps):
+    """The normaliser for these steps as one function, its switches and patterns bound once."""
+    urls, mentions, hashtags, diacritics, tatweel = steps.urls, steps.mentions, steps.hashtags, steps.diacritics, \
+        steps.tatweel
+    lowercase, repeats = steps.lowercase, steps.repeats
     letters = _letter_map(steps.alef, steps.alef_maqsura, steps.teh_marbuta, steps.hamza, steps.digits)
-    if letters is not None:
-        pattern, replace = letters
-        text = pattern.sub(replace, text)
-    if steps.lowercase:
-        text = text.lower()
-    if steps.repeats and _TRIPLE.search(text):
-        # Elongation ("جمييييل", "soooo") -> two letters; keeps real doubled letters intact.
-        # Runs until stable so the function is idempotent.
-        while True:
-            text, changed = _REPEAT.subn(r"\1\1", text)
-            if not changed:
-                break
-    return " ".join(text.split())  # the same whitespace as re's \s (checked over all code points in tests)
+    url_sub, mention_sub, hashtag_sub, diacritic_sub = _URL.sub, _MENTION.sub, _HASHTAG.sub, _DIACRITICS.sub
+    letter_sub, replace = (letters[0].sub, letters[1]) if letters is not None else (None, None)
+    triple, repeat_subn = _TRIPLE.search, _REPEAT.subn
+
+    def normalise(text: str) -> str:
+        if urls and ("://" in text or "w." in text or "W." in text):
+            text = url_sub(" ", text)
+        if mentions and "@" in text:
+            text = mention_sub(" ", text)
+        if hashtags and "#" in text:
+            text = hashtag_sub(_hashtag_words, text)
+        if diacritics:
+            text = diacritic_sub("", text)
+        if tatweel:
+            text = text.replace(_TATWEEL, "")
+        if letter_sub is not None:
+            text = letter_sub(replace, text)
+        if lowercase:
+            text = text.lower()
+        if repeats and triple(text):
+            # Elongation ("جمييييل", "soooo") -> two letters; keeps real doubled letters intact.
+            # Runs until stable so the function is idempotent.
+            while True:
+                text, changed = repeat_subn(r"\1\1", text)
+                if not changed:
+                    break
+        return " ".join(text.split())  # the same whitespace as re's \s (checked over all code points in tests)
+
+    return normalise
 
 
 _TRIPLE = re.compile(r"(?s)(.)\1\1")  # any character three times: a cheap necessary condition for _REPEAT
@@ -137,9 +157,9 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         steps = self._steps()
         if isinstance(X, pd.DataFrame):
             out = X.copy()
-            out[self.column] = [normalize_text(str(t), steps) for t in X[self.column]]
+            out[self.column] = normalize_texts(X[self.column], steps)
             return out
-        return np.asarray([normalize_text(str(t), steps) for t in X], dtype=object)
+        return np.asarray(normalize_texts(X, steps), dtype=object)
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(input_features if input_features is not None else [self.column], dtype=object)

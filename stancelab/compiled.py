@@ -59,7 +59,7 @@ from features.analysis import DROPPED, WORD_TOKEN_PATTERN, WordAnalyzer
 from features.fast import _char_wb_ngrams, _string_order, _word_ngrams
 from features.interactions import TargetInteraction
 from features.mention import TargetMention
-from features.normalize import NormalizeSteps, TextNormalizer, normalize_text
+from features.normalize import NormalizeSteps, TextNormalizer, normalize_text, normalize_texts
 from stancelab.estimators import JointClassifier, SentimentProbabilities, TargetRouter
 
 WORD_CACHE_SIZE = 200_000  # distinct words whose char_wb n-gram ids are remembered (tens of MB at most)
@@ -1098,8 +1098,7 @@ class CompiledModel:
         return self._compiled[id(pipeline)]
 
     def normalise(self, texts) -> list[str]:
-        steps = self.steps
-        return [normalize_text(str(t), steps) for t in texts]
+        return normalize_texts(texts, self.steps)
 
     def predict_proba(self, frame: pd.DataFrame, keep_features: bool = False):
         """As ``pipeline.predict_proba(frame)`` (one array per task). With ``keep_features``, also per
