@@ -23,8 +23,8 @@ exactly as before (its class name and attributes do not change).
 from __future__ import annotations
 
 from functools import lru_cache
-
 from itertools import compress, repeat
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,8 @@ class FastCharWbCounting:
     matrix as scikit-learn's; tests/test_fast_features.py)."""
 
     def _limit_features(self, X, vocabulary, high=None, low=None, limit=None):
+        if limit is None and vocabulary is self.__dict__.get("_vocabulary_done"):
+            return X  # pruned and sorted by _fitted (the same thresholds)
         if limit is not None:  # max_features: a top-k with ties, left to scikit-learn
             return super()._limit_features(X, vocabulary, high, low, limit)
         dfs = np.bincount(X.indices, minlength=X.shape[1])  # sklearn's _document_frequency of a csr matrix
@@ -114,6 +116,8 @@ class FastCharWbCounting:
         return X[:, kept_indices]
 
     def _sort_features(self, X, vocabulary):
+        if vocabulary is self.__dict__.pop("_vocabulary_done", None):
+            return X
         terms = list(vocabulary)
         old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
         order = _string_order(terms)
@@ -159,7 +163,7 @@ class FastCharWbCounting:
             counts = counts[:, :n_features].tocsr()
         counts.sum_duplicates()
         counts.eliminate_zeros()
-        return vocabulary, _count_matrix(counts, self.dtype)
+        return self._fitted(vocabulary, counts)
 
     def _count_word_vocab(self, raw_documents, fixed_vocab):
         """``analyzer="word"``: the parent's n-grams, counted with pandas' hash table instead of a dict
@@ -180,7 +184,43 @@ class FastCharWbCounting:
         counts = sp.csr_array((np.ones(len(codes), dtype=np.int64), (rows, codes)),
                               shape=(len(indptr) - 1, len(vocabulary)))  # duplicates summed, rows sorted
         counts.sum_duplicates()
-        return vocabulary, _count_matrix(counts, self.dtype)
+        return self._fitted(vocabulary, counts)
+
+    def _fitted(self, vocabulary, counts):
+        """(vocabulary, count matrix) for the parent's ``fit_transform``/``transform``. When fitting
+        without ``max_features``, the vocabulary is pruned (``min_df``/``max_df``, the parent's
+        thresholds) and sorted here, and built as a dict once, for the kept terms only: the parent's
+        ``_limit_features`` and ``_sort_features`` then have nothing left to do (they see this
+        vocabulary marked as done). The same terms, ids, insertion order and matrix as the parent's
+        three steps (tests/test_fast_features.py)."""
+        if not isinstance(vocabulary, _Terms):  # transform: the fitted vocabulary
+            return vocabulary, _count_matrix(counts, self.dtype)
+        terms = vocabulary.terms
+        n_doc = counts.shape[0]
+        high = self.max_df if isinstance(self.max_df, Integral) else self.max_df * n_doc
+        low = self.min_df if isinstance(self.min_df, Integral) else self.min_df * n_doc
+        if self.max_features is not None or high < low:  # the parent's steps (and errors) follow
+            return dict(zip(terms, range(len(terms)))), _count_matrix(counts, self.dtype)
+        dfs = np.bincount(counts.indices, minlength=counts.shape[1])  # one entry per (text, term)
+        kept = np.flatnonzero((dfs <= high) & (dfs >= low))
+        if len(kept) == 0:
+            raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher max_df.")
+        kept_terms = list(map(terms.__getitem__, kept.tolist()))
+        order = _string_order(kept_terms)
+        column = np.full(len(terms), -1, dtype=np.int64)
+        column[kept[order]] = np.arange(len(kept), dtype=np.int64)
+        # the parent's order: kept terms as first met, each given its rank in sorted order
+        vocabulary = dict(zip(kept_terms, column[kept].tolist()))
+        counts.sort_indices()
+        columns = column[counts.indices]
+        known = columns >= 0
+        indptr = np.zeros(n_doc + 1, dtype=np.int64)
+        rows = np.repeat(np.arange(n_doc, dtype=np.int64), np.diff(counts.indptr))
+        np.cumsum(np.bincount(rows[known], minlength=n_doc), out=indptr[1:])
+        # each row in the order of the first-met ids, renamed but not re-sorted, as the parent leaves it
+        pruned = sp.csr_array((counts.data[known], columns[known], indptr), shape=(n_doc, len(kept)))
+        self._vocabulary_done = vocabulary
+        return vocabulary, _count_matrix(pruned, self.dtype, sort=False)
 
     def _lookup(self, items: list[str], fixed_vocab: bool, unknown: int) -> tuple[np.ndarray, dict]:
         """Ids of ``items`` and the vocabulary: the fitted one (``unknown`` for a term not in it), or,
@@ -191,10 +231,21 @@ class FastCharWbCounting:
         codes, distinct = pd.factorize(np.asarray(items, dtype=object)) if items else (np.empty(0, np.int64), [])
         if not len(distinct):
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-        return np.asarray(codes, dtype=np.int64), dict(zip(distinct, range(len(distinct))))
+        return np.asarray(codes, dtype=np.int64), _Terms(distinct.tolist())
 
 
-def _count_matrix(counts, dtype):
+class _Terms:
+    """A vocabulary being fitted: its distinct terms in order of first appearance (id = position),
+    made into a dict only once pruned and sorted (``FastCharWbCounting._fitted``)."""
+
+    def __init__(self, terms: list[str]):
+        self.terms = terms
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+
+def _count_matrix(counts, dtype, sort: bool = True):
     """The parent's count matrix from exact integer counts: ``intc`` values, int32 indices unless there
     are too many entries, each row sorted, the parent's sparse API."""
     from sklearn.utils._sparse import _align_api_if_sparse
@@ -202,5 +253,6 @@ def _count_matrix(counts, dtype):
     index_dtype = np.int64 if counts.nnz > np.iinfo(np.int32).max else np.int32
     X = sp.csr_array((counts.data.astype(np.intc), counts.indices.astype(index_dtype),
                       counts.indptr.astype(index_dtype)), shape=counts.shape, dtype=dtype)
-    X.sort_indices()
+    if sort:
+        X.sort_indices()
     return _align_api_if_sparse(X)

@@ -35,6 +35,7 @@ class CompactTfidfVectorizer(FastCharWbCounting, TfidfVectorizer):
                 terms[index] = term
             state["_vocabulary_terms"] = np.asarray(terms.tolist() or [""], dtype=str)[: len(vocabulary)]
         state.pop("stop_words_", None)  # only informative, and as large as the pruned vocabulary
+        state.pop("_vocabulary_done", None)  # a marker of fitting (features.fast), never needed after
         return state
 
     def __setstate__(self, state):
