@@ -13,11 +13,13 @@ word once (the same n-grams as scikit-learn's ``_char_wb_ngrams``), looks them u
     counts (texts x n-grams) = occurrences (texts x distinct words) @ n-grams (distinct words x n-grams)
 
 which is exact in integers. The result is the same vocabulary and the same matrix as the parent
-class (tests/test_fast_features.py checks both, and whole-model predictions). Other analyzers
-(``word``, ``char``) use the parent's code unchanged.
+class (tests/test_fast_features.py checks both, and whole-model predictions). ``word`` n-grams are
+counted with pandas' hash table (any tokenizer); ``char`` uses the parent's code. When fitting,
+the vocabulary is pruned and sorted once and its dict built for the kept terms only.
 
-It is a mixin with no state of its own, so a fitted vectorizer pickles and loads through skops
-exactly as before (its class name and attributes do not change).
+It is a mixin with no state of its own beyond a marker that lives during ``fit`` (and is never
+saved), so a fitted vectorizer pickles and loads through skops exactly as before (its class name and
+attributes do not change).
 """
 
 from __future__ import annotations

@@ -9,15 +9,18 @@ per occurrence, and one quote pays for DataFrame plumbing and input validation i
 :class:`CompiledModel` reads the fitted steps once and then, for a batch of texts,
 
 - normalises each text once;
-- tokenises each text once per distinct analyser setting (word n-grams of a token pattern and
-  range; ``char_wb`` n-grams of a range), builds each *distinct* n-gram string once (word n-grams
-  from integer codes of their tokens; character n-grams once per distinct word), and keeps a
-  ``texts x units`` occurrence matrix;
-- for every fitted vectorizer, looks the distinct n-grams up in its vocabulary (C-level ``map``)
-  and gets the count matrix as ``occurrences @ (units x vocabulary)``: exact integer counts, in
-  the layout scikit-learn's ``CountVectorizer`` produces;
-- hands those counts to the vectorizer's own fitted ``TfidfTransformer`` and the blocks to the
-  classifier's own ``predict_proba``, so every number after counting is computed by the same code.
+- cuts text once per distinct analyser setting, and per batch: the default pattern's word tokens
+  are found and factorised once (a plain word block and a stemmed one, ``WordAnalyzer``, share
+  them) and their n-grams are found as integers in a trie of the merged vocabulary
+  (:class:`_NgramIndex`); other tokenizers' n-gram strings are looked up by Arrow; ``char_wb``
+  n-grams are cut once per distinct word and remembered in a bounded cache;
+- counts each text's n-grams in the merged vocabulary of all blocks of a setting
+  (``kernels.count_units``: the integers of ``occurrences @ units``, rows sorted);
+- for labels and probabilities of a logistic regression on TF-IDF, mention and sentiment blocks,
+  adds each row's TF-IDF values straight into the decision function (``kernels.tfidf_rows``), in
+  the order scipy's sparse product adds them, then scikit-learn's own softmax; otherwise (evidence,
+  other classifiers) renames the counts into each vectorizer's columns and hands them to its own
+  fitted ``TfidfTransformer`` and the blocks to the classifier's own ``predict_proba``.
 
 One quote takes a small-array path with no sparse matrices: counts, then TF-IDF weights, the
 l2 norm and a logistic regression's decision function summed in the order scikit-learn's sparse
