@@ -67,7 +67,7 @@ from stancelab.estimators import JointClassifier, SentimentProbabilities, Target
 
 WORD_CACHE_SIZE = 200_000  # distinct words whose char_wb n-gram ids are remembered (tens of MB at most)
 ARROW_MIN_WORDS = 256  # from this many new words in one call, cut and look them up with Arrow
-ARROW_MIN_TEXTS = 64  # from this many texts, count word n-grams with Arrow
+ARROW_MIN_TEXTS = 64  # from this many texts, find word n-grams with arrays (integer ids, or Arrow)
 _WORD_TOKENS = re.compile(WORD_TOKEN_PATTERN)  # as CountVectorizer.build_tokenizer compiles it
 
 
@@ -232,12 +232,7 @@ class _NgramIndex:
                 docs.append(doc_of[starts[hit]])
         merged = np.concatenate(found) if found else np.empty(0, np.int64)
         doc = np.concatenate(docs) if docs else np.empty(0, np.int64)
-        known = merged >= 0
-        merged, doc = merged[known], doc[known]
-        order = np.argsort(doc, kind="stable")
-        indptr = np.zeros(n_texts + 1, dtype=np.int64)
-        np.cumsum(np.bincount(doc, minlength=n_texts), out=indptr[1:])
-        return _Analysis("merged", _occurrence_matrix(merged[order], indptr, self.n_merged), [])
+        return _merged_occurrences(merged, doc, n_texts, self.n_merged)
 
 
 class _SharedVocabulary:
@@ -554,17 +549,21 @@ def _analyse_words_arrow(tokens: list[str], lengths: np.ndarray, ngram_range, sh
         else:  # " ".join of n consecutive tokens, as scikit-learn's _word_ngrams
             pieces.append(pc.binary_join_element_wise(*[column.take(pa.array(starts + j)) for j in range(n)], " "))
         docs.append(doc_of[starts])
-    if pieces:
-        merged = pc.fill_null(pc.index_in(pa.concat_arrays(pieces), value_set=shared.value_set()), -1)
-        merged, doc = merged.to_numpy().astype(np.int64), np.concatenate(docs)
-        known = merged >= 0
-        merged, doc = merged[known], doc[known]
-        order = np.argsort(doc, kind="stable")
-        merged, doc = merged[order], doc[order]
-    else:
-        merged = doc = np.empty(0, np.int64)
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=n_texts))]).astype(np.int64)
-    return _Analysis("merged", _occurrence_matrix(merged, indptr, len(shared.index)), [])
+    if not pieces:
+        return _merged_occurrences(np.empty(0, np.int64), np.empty(0, np.int64), n_texts, len(shared.index))
+    merged = pc.fill_null(pc.index_in(pa.concat_arrays(pieces), value_set=shared.value_set()), -1)
+    return _merged_occurrences(merged.to_numpy().astype(np.int64), np.concatenate(docs), n_texts, len(shared.index))
+
+
+def _merged_occurrences(merged: np.ndarray, doc: np.ndarray, n_texts: int, n_merged: int) -> _Analysis:
+    """texts x merged ids, an entry per occurrence: ``merged[i]`` (-1: in no vocabulary, dropped)
+    found in text ``doc[i]``, kept in their order within each text."""
+    known = merged >= 0
+    merged, doc = merged[known], doc[known]
+    order = np.argsort(doc, kind="stable")
+    indptr = np.zeros(n_texts + 1, dtype=np.int64)
+    np.cumsum(np.bincount(doc, minlength=n_texts), out=indptr[1:])
+    return _Analysis("merged", _occurrence_matrix(merged[order], indptr, n_merged), [])
 
 
 class _Batch:
@@ -609,11 +608,9 @@ class _Batch:
                 (np.empty(0, np.int64), np.empty(0, object))
             self.memo[key] = (np.asarray(codes, dtype=np.int64), distinct.tolist(), lengths)
         codes, distinct, lengths = self.memo[key]
-        if analyser is None:
-            return np.fromiter(map(ngrams.token_ids.get, distinct, repeat(-1)), np.int64, len(distinct))[codes], lengths
-        finals = analyser.finals(distinct)
+        finals = distinct if analyser is None else analyser.finals(distinct)
         ids = np.fromiter(map(ngrams.token_ids.get, finals, repeat(-1)), np.int64, len(finals))[codes]
-        if not analyser.stop_words or not len(codes):
+        if analyser is None or not analyser.stop_words or not len(codes):
             return ids, lengths
         keep = (np.asarray(finals, dtype=object) != DROPPED)[codes]
         doc_of = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)

@@ -78,7 +78,7 @@ class Predictor:
         one with evidence, and throw the results away. numba loads its compiled kernels
         (stancelab.kernels) from its on-disk cache, and starts LLVM, on their first call: about a
         second once per process, which would otherwise land on the first batch or quote scored. The
-        batch is as long as those that take the Arrow path; the letter makes every kernel run (an
+        batch is long enough to take the array path of word n-grams; the letter makes every kernel run (an
         empty text has no words to look up)."""
         from stancelab.compiled import ARROW_MIN_TEXTS
 
