@@ -24,7 +24,7 @@ METRIC_KEYS = ("f_avg", "f_avg_target_mean", "stance_macro_f1", "stance_accuracy
 
 
 def write_json(result: dict, path: Path) -> None:
-    from stancelab.files import atomic_output
+    from stancelab.data.files import atomic_output
 
     with atomic_output(path) as handle:
         json.dump(result, handle, ensure_ascii=False, indent=2)
@@ -32,7 +32,7 @@ def write_json(result: dict, path: Path) -> None:
 
 def report_main(argv: list[str]) -> int:
     """``evaluate.py report``: one page comparing MLflow experiments (stancelab.report.write_comparison)."""
-    from stancelab.console import add_tracking_option, run_cli
+    from stancelab.cli.console import add_tracking_option, run_cli
 
     parser = argparse.ArgumentParser(prog="evaluate.py report",
                                      description="Compare MLflow experiments side by side: CV and test metrics with "
@@ -45,8 +45,8 @@ def report_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     def body():
-        from stancelab.console import print_table
-        from stancelab.report import comparison_rows, write_comparison
+        from stancelab.cli.console import print_table
+        from stancelab.evaluation.report import comparison_rows, write_comparison
 
         summaries = write_comparison(args.output, args.experiment, args.tracking_uri)
         if not args.quiet:
@@ -59,13 +59,13 @@ def report_main(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stancelab.console import add_model_loading_options, run_cli
+    from stancelab.cli.console import add_model_loading_options, run_cli
 
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["report"]:
         return report_main(argv[1:])
     if argv[:1] == ["ablation"]:
-        from stancelab.ablation import main as ablation_main
+        from stancelab.training.ablation import main as ablation_main
 
         return ablation_main(argv[1:])
 
@@ -89,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body():
-        from stancelab.config import load_config
-        from stancelab.console import print_table
+        from stancelab.model.config import load_config
+        from stancelab.cli.console import print_table
         from stancelab.errors import UserError
-        from stancelab.evaluation import evaluate, score_predictions
-        from stancelab.files import check_output_folder
+        from stancelab.evaluation.evaluate import evaluate, score_predictions
+        from stancelab.data.files import check_output_folder
 
         if args.json:
             check_output_folder(args.json)
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if dataset is None or model_uri is None:
                 raise UserError("give an experiment YAML, or --model URI with --data NAME:SPLIT")
-            from stancelab.progress import Progress
+            from stancelab.cli.progress import Progress
 
             with Progress(quiet=args.quiet) as progress:
                 tasks = []  # the progress line starts once the model and data have loaded cleanly
@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _compare(args) -> int:
-    from stancelab.compare import compare_runs
-    from stancelab.console import print_table
+    from stancelab.scoring.compare import compare_runs
+    from stancelab.cli.console import print_table
 
     result = compare_runs(*args.compare, args.tracking_uri,
                           n_resamples=args.bootstrap if args.bootstrap is not None else 1000)

@@ -34,15 +34,15 @@ import sys
 from pathlib import Path
 
 from stancelab.errors import UserError
-from stancelab.files import atomic_output, check_output_folder
-from stancelab.prediction import Predictor, default_model_uri, load
+from stancelab.data.files import atomic_output, check_output_folder
+from stancelab.serving.predictor import Predictor, default_model_uri, load
 
 __all__ = ["load", "Predictor", "default_model_uri", "read_records", "write_results", "main"]
 
 
 def read_records(path: Path) -> tuple[list[dict], list[int]]:
     """Records and their line numbers from a .csv (text,target[,actor]) or .jsonl file."""
-    from stancelab.datasets import json_records, read_csv_records, read_text
+    from stancelab.data.datasets import json_records, read_csv_records, read_text
 
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -117,8 +117,8 @@ def predict_file(model: Predictor, path: Path, output: Path | None, evidence: bo
     """Score a CSV/JSONL file chunk by chunk (same output as one batch); returns the number of rows."""
     from contextlib import nullcontext
 
-    from stancelab.progress import Progress
-    from stancelab.streaming import count_lines, record_chunks
+    from stancelab.cli.progress import Progress
+    from stancelab.data.streaming import count_lines, record_chunks
 
     chunks = record_chunks(path, chunk_size)
     quiet = not sys.stderr.isatty() if quiet is None else quiet  # a bar on a terminal only
@@ -141,7 +141,7 @@ def predict_file(model: Predictor, path: Path, output: Path | None, evidence: bo
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stancelab.console import add_model_loading_options, run_cli
+    from stancelab.cli.console import add_model_loading_options, run_cli
 
     parser = argparse.ArgumentParser(prog="predict.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body():
         if args.article is not None:
-            from stancelab.article import run_article_cli
+            from stancelab.articles.attribution import run_article_cli
 
             return run_article_cli(args)
         if args.template or args.report or args.chart or args.log_run or args.actors:
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.quote is not None and len(args.target) > 1:
             raise UserError("a single quote takes one --target")
         if args.dask:
-            from stancelab.distributed import predict_partitions
+            from stancelab.serving.distributed import predict_partitions
 
             if args.input is None or args.output is None:
                 raise UserError("--dask needs --input FILE (.csv or .parquet) and --output FOLDER")
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.output is not None:
             check_output_folder(args.output)
         if args.input is not None:  # streamed in chunks: bounded memory, same output as one batch
-            from stancelab.streaming import check_input
+            from stancelab.data.streaming import check_input
 
             check_input(args.input, args.chunk_size)  # bad files and first-chunk rows fail before the model loads
             model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)

@@ -17,7 +17,7 @@ table; ``--json`` writes every number; ``--update-readme`` rewrites the table be
   system's own one-text API (ours: ``Predictor.predict([record])``, the public API, with evidence,
   on a fresh predictor that has seen ``--latency-warmup`` train quotes first).
 - peak RSS MiB: the process's maximum resident set size after training and scoring.
-- F_avg / f_avg_target_mean: stance on Mawqif test (``stancelab.metrics``), percent.
+- F_avg / f_avg_target_mean: stance on Mawqif test (``stancelab.scoring.metrics``), percent.
 
 Rounds: every system runs ``--rounds`` times (default 3), each time in a fresh process, interleaved
 (ours, sklearn, fastText, ours, ...). Each reported time is the system's best round, and each quote's
@@ -114,7 +114,7 @@ def best_of(rounds: list[dict]) -> dict:
 
 
 def _scores(test, stance_pred) -> dict:
-    from stancelab import metrics
+    from stancelab.scoring import metrics
 
     scored = test.assign(pred_stance=list(stance_pred))
     s = metrics.all_scores(scored, ["stance"])
@@ -136,10 +136,10 @@ def run_ours(train, test, args) -> dict:
     for batches and single quotes, checked against the plain Pipeline's predictions on the batch."""
     import numpy as np
 
-    from stancelab.config import load_config
-    from stancelab.model import build_pipeline
-    from stancelab.prediction import Predictor
-    from stancelab.training import model_input
+    from stancelab.model.config import load_config
+    from stancelab.model.pipeline import build_pipeline
+    from stancelab.serving.predictor import Predictor
+    from stancelab.training.train import model_input
 
     config = load_config(args.experiment, args.set)
     tasks = list(config.tasks)
@@ -168,7 +168,7 @@ def _stream(model, train, test, args) -> dict:
     """Score ``--stream-rows`` quotes from a CSV file with predict.py (a child process: its own RSS)."""
     import mlflow
 
-    from stancelab.model import TRUSTED_TYPES
+    from stancelab.model.pipeline import TRUSTED_TYPES
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -264,7 +264,7 @@ def run_fasttext(train, test, args) -> dict:
 
 
 def run_one(name: str, args) -> dict:
-    from stancelab import datasets
+    from stancelab.data import datasets
 
     train = datasets.load("mawqif", "train")
     test = datasets.load("mawqif", "test")  # a benchmark of speed; no selection happens here

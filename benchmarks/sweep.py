@@ -71,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dask", metavar="SCHEDULER", help="scheduler address or 'local'")
     args = parser.parse_args(argv)
 
-    from stancelab.config import load_config
-    from stancelab.training import train
+    from stancelab.model.config import load_config
+    from stancelab.training.train import train
 
     combos = list(itertools.product(*GRID.values()))[: args.limit]
     grid = {key: sorted({json.dumps(c[i]) for c in combos}, key=lambda v: [json.dumps(x) for x in GRID[key]].index(v))
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         uri = f"sqlite:///{Path(tmp) / 'mlflow.db'}"
         start = time.perf_counter()
         if args.dask:
-            from stancelab.distributed import train_on_dask
+            from stancelab.serving.distributed import train_on_dask
 
             result = train_on_dask(config, args.dask, uri)
         else:

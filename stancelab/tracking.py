@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-from stancelab.datasets import REPO_ROOT
+from stancelab.data.datasets import REPO_ROOT
 from stancelab.errors import UserError
 
 DEFAULT_TRACKING_URI = f"sqlite:///{REPO_ROOT / 'mlflow.db'}"
@@ -26,7 +26,7 @@ def tracking_uri(explicit: str | None = None) -> str:
     return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
-def _sqlite_path(uri: str) -> Path | None:
+def sqlite_path(uri: str) -> Path | None:
     if not uri.startswith("sqlite:"):
         return None
     path = uri.split("sqlite:///", 1)[1] if "sqlite:///" in uri else ""
@@ -35,7 +35,7 @@ def _sqlite_path(uri: str) -> Path | None:
 
 def artifact_root(uri: str) -> str | None:
     """Artifact location for new experiments: next to a local SQLite file, else the server's."""
-    db = _sqlite_path(uri)
+    db = sqlite_path(uri)
     if db is None:
         return None
     return (db.resolve().parent / "mlartifacts").as_uri()
@@ -51,18 +51,21 @@ def quiet_mlflow() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
-def setup(explicit_uri: str | None = None) -> str:
-    """Point MLflow at the tracking store and return its URI."""
+def setup(explicit_uri: str | None = None, create: bool = True) -> str:
+    """Point MLflow at the tracking store and return its URI. ``create=False`` (reading a model) never
+    creates a local store: a missing one is an error that says to train first."""
     import mlflow
 
     quiet_mlflow()
     uri = tracking_uri(explicit_uri)
-    db = _sqlite_path(uri)
+    db = sqlite_path(uri)
     if db is not None and not db.resolve().parent.is_dir():
         raise UserError(f"{uri}: folder {db.resolve().parent} does not exist")
+    if db is not None and not create and not db.is_file():
+        raise UserError(f"{uri}: no tracking store there yet. Train a model first: python train.py")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    if db is not None:
+    if db is not None and create:
         _create_sqlite_store(uri)
     return uri
 
@@ -76,7 +79,7 @@ def store_lock(uri: str | None = None) -> Iterator[None]:
 
     import mlflow
 
-    db = _sqlite_path(uri or mlflow.get_tracking_uri())
+    db = sqlite_path(uri or mlflow.get_tracking_uri())
     if db is None:
         yield
         return
@@ -142,7 +145,7 @@ def log_dataset(frame, name: str, split: str, context: str) -> str:
     """Log a loaded split as an MLflow dataset input (lineage), tagged with its files' sha256."""
     import mlflow
 
-    from stancelab import datasets
+    from stancelab.data import datasets
 
     sha = datasets.digest(frame)
     data = frame[list(datasets.SCHEMA)].astype(object)

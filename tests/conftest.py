@@ -37,8 +37,8 @@ def tracking_uri(tmp_path) -> str:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory):
     """One small training run of the default experiment into a temporary store (shared by tests)."""
-    from stancelab.config import load_config
-    from stancelab.training import train
+    from stancelab.model.config import load_config
+    from stancelab.training.train import train
 
     folder = tmp_path_factory.mktemp("store")
     uri = f"sqlite:///{folder / 'mlflow.db'}"

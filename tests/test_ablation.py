@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from stancelab.ablation import run_ablation, variants
-from stancelab.config import ModelConfig
+from stancelab.training.ablation import run_ablation, variants
+from stancelab.model.config import ModelConfig
 from stancelab.errors import UserError
 
 

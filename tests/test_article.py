@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, run_cli
-from stancelab.actors import load_actors
-from stancelab.article import (attribute, attribute_article, clean_lines, is_boilerplate, read_article,
+from stancelab.articles.actors import load_actors
+from stancelab.articles.attribution import (attribute, attribute_article, clean_lines, is_boilerplate, read_article,
                                split_sentences, write_report)
 from stancelab.errors import UserError
 
@@ -101,7 +101,7 @@ def test_heldout_articles_at_least_90_percent():
 
 def test_corpus_sentences_attributed_one_by_one():
     """The corpus's 560 written sentences, each alone (no article context for carry-over): a dev set."""
-    from stancelab.article import _Attributor
+    from stancelab.articles.attribution import _Attributor
 
     with open(REPO / "data" / "corpus.csv", encoding="utf-8", newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r["source"] == "written" and r["id"].endswith(":deescalation_idlib")]
@@ -260,7 +260,7 @@ def test_article_cli_bad_input_one_line_no_output(tmp_path, monkeypatch, capsys,
 
 def test_template_prefills_actor_and_loads_once_filled(tmp_path, seed_text, capsys):
     import predict
-    from stancelab.datasets import SCHEMA, load_schema_csv
+    from stancelab.data.datasets import SCHEMA, load_schema_csv
 
     article = tmp_path / "seed.txt"
     article.write_text(seed_text, encoding="utf-8")

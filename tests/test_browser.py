@@ -44,8 +44,8 @@ def trained_on_server(server, tmp_path_factory):
     """A two-configuration sweep on a small slice of the embedded corpus, logged to the server."""
     import mlflow
 
-    from stancelab.config import load_config
-    from stancelab.training import train
+    from stancelab.model.config import load_config
+    from stancelab.training.train import train
 
     corpus = pd.read_csv(REPO / "data" / "corpus.csv", dtype=str, keep_default_na=False)
     train_rows = corpus[corpus["split"] == "train"]

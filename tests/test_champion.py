@@ -4,7 +4,7 @@ alias had to be moved by hand). The rule here; through ``register`` in tests/tes
 
 from __future__ import annotations
 
-from stancelab.training import beats_champion
+from stancelab.training.train import beats_champion
 
 
 def test_beats_champion_known_answers():

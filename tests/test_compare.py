@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from conftest import run_cli
-from stancelab import metrics
-from stancelab.compare import align, compare_frames, mcnemar, paired_bootstrap
+from stancelab.scoring import metrics
+from stancelab.scoring.compare import align, compare_frames, mcnemar, paired_bootstrap
 from stancelab.errors import UserError
 
 
@@ -69,7 +69,7 @@ def test_compare_frames_aligns_rows_and_rejects_different_data():
 
 
 def test_evaluate_compare_cli_on_two_evaluation_runs(trained, tmp_path):
-    from stancelab.evaluation import evaluate
+    from stancelab.evaluation.evaluate import evaluate
 
     uri = trained["uri"]
     runs = [evaluate("models:/idlib-stance/1", "idlib", "test", tracking_uri=uri, n_resamples=20)["run_id"]

@@ -1,6 +1,6 @@
 import pytest
 
-from stancelab.config import load_config
+from stancelab.model.config import load_config
 from stancelab.errors import UserError
 
 REPO_EXPERIMENTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "experiments"

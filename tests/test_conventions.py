@@ -8,8 +8,8 @@ import struct
 import pytest
 from mlflow.tracking import MlflowClient
 
-from stancelab import conventions
-from stancelab.training import config_name
+from stancelab.training import conventions
+from stancelab.training.train import config_name
 
 
 def _files(client, run_id, path=None):
@@ -23,7 +23,7 @@ def _files(client, run_id, path=None):
 @pytest.fixture(scope="module")
 def runs(trained):
     """The sweep, its configurations and one evaluation run of the champion, from the shared store."""
-    from stancelab.evaluation import evaluate
+    from stancelab.evaluation.evaluate import evaluate
 
     uri, config = trained["uri"], trained["config"]
     evaluation = evaluate(f"models:/{config.model_name}@champion", "idlib", "test", tracking_uri=uri,

@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from stancelab import datasets
+from stancelab.data import datasets
 from stancelab.errors import UserError
 from stancelab.labels import SENTIMENT_LABELS, STANCE_LABELS
 

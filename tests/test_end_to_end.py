@@ -42,8 +42,8 @@ def test_training_logs_runs_metrics_lineage_and_champion(trained):
 
 
 def test_champion_only_moves_when_cv_improves(trained, tmp_path):
-    from stancelab.config import load_config
-    from stancelab.training import train
+    from stancelab.model.config import load_config
+    from stancelab.training.train import train
 
     uri = trained["uri"]
     # A deliberately weak configuration (pooled targets, tiny C) registers but does not take the alias.
@@ -60,7 +60,7 @@ def test_champion_only_moves_when_cv_improves(trained, tmp_path):
 def test_a_tie_on_cv_score_is_broken_by_the_sentiment_metric(trained):
     import mlflow
 
-    from stancelab.training import register
+    from stancelab.training.train import register
 
     uri = trained["uri"]  # the shared store (a fresh one costs seconds of migrations)
     mlflow.set_tracking_uri(uri)
@@ -207,7 +207,7 @@ def test_tampered_or_pickled_model_is_refused(trained, tmp_path):
     """predict loads with our own trusted-type list: a model file whose types are outside it is refused."""
     import skops.io
 
-    from stancelab.prediction import load_pipeline
+    from stancelab.serving.predictor import load_pipeline
 
     local = mlflow.artifacts.download_artifacts(artifact_uri="models:/idlib-stance@champion",
                                                 tracking_uri=trained["uri"], dst_path=str(tmp_path / "m"))
@@ -236,8 +236,8 @@ def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
     import pandas as pd
 
     import predict
-    from stancelab.config import load_config
-    from stancelab.training import train
+    from stancelab.model.config import load_config
+    from stancelab.training.train import train
 
     corpus = pd.read_csv(REPO / "data" / "corpus.csv", keep_default_na=False)
     english = corpus[corpus["lang"] == "en"].drop(columns=["sentiment", "split"])
@@ -262,8 +262,8 @@ def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
 
 
 def test_results_table_is_generated_from_mlflow(trained, tmp_path):
-    from stancelab.evaluation import evaluate
-    from stancelab.report import markdown, results_rows, update_readme
+    from stancelab.evaluation.evaluate import evaluate
+    from stancelab.evaluation.report import markdown, results_rows, update_readme
 
     result = evaluate("models:/idlib-stance@champion", "idlib", "test", tracking_uri=trained["uri"],
                       experiment=trained["config"].experiment, n_resamples=50, seed=1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from mlflow.tracking import MlflowClient
 
 from conftest import REPO
-from stancelab.config import load_config
-from stancelab.generalisation import leave_one_out
+from stancelab.model.config import load_config
+from stancelab.training.generalisation import leave_one_out
 
 SMALL = ["tasks=[stance]", "model.char=null", "grid={}", "model.classifier.C=1.0"]
 

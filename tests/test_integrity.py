@@ -16,12 +16,12 @@ from mlflow.tracking import MlflowClient
 
 import predict
 from conftest import REPO
-from stancelab import datasets
-from stancelab.config import load_config
+from stancelab.data import datasets
+from stancelab.model.config import load_config
 from stancelab.errors import UserError
-from stancelab.evaluation import evaluate
-from stancelab.prediction import load_pipeline
-from stancelab.training import train
+from stancelab.evaluation.evaluate import evaluate
+from stancelab.serving.predictor import load_pipeline
+from stancelab.training.train import train
 
 # ----------------------------------------------------------------- pinned benchmark checksums
 

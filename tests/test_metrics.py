@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stancelab import metrics
+from stancelab.scoring import metrics
 
 # 10 tweets over two targets. Hand-computed below.
 GOLD = ["favor", "favor", "favor", "against", "against", "none", "favor", "against", "against", "none"]

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import skops.io
 
-from stancelab import datasets
-from stancelab.config import ModelConfig
-from stancelab.model import TRUSTED_TYPES, build_pipeline
-from stancelab.training import model_input
+from stancelab.data import datasets
+from stancelab.model.config import ModelConfig
+from stancelab.model.pipeline import TRUSTED_TYPES, build_pipeline
+from stancelab.training.train import model_input
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_joint_sentiment_and_target_mention_round_trip_and_explain(small, target
     import numpy as np
 
     from stancelab.estimators import SentimentProbabilities
-    from stancelab.prediction import Predictor
+    from stancelab.serving.predictor import Predictor
 
     cfg = ModelConfig.model_validate({"target_mode": target_mode, "sentiment_features": True, "target_mention": True,
                                       "target_aliases": {"nato_support_turkey": ["الناتو"]},

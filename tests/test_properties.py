@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stancelab import datasets
+from stancelab.data import datasets
 from stancelab.errors import UserError
 
 TARGET = "deescalation_idlib"

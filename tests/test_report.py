@@ -15,8 +15,8 @@ def evaluated(trained):
     to the shared store, and the report shows the newest)."""
     from mlflow.tracking import MlflowClient
 
-    from stancelab.evaluation import evaluate
-    from stancelab.report import compare_experiments
+    from stancelab.evaluation.evaluate import evaluate
+    from stancelab.evaluation.report import compare_experiments
 
     config, uri = trained["config"], trained["uri"]
     sweep = compare_experiments([config.experiment], uri)[0]["sweep"]
@@ -65,7 +65,7 @@ def test_report_rejects_unknown_experiment_and_output_type(evaluated, tmp_path):
 
 
 def test_anchors_sit_under_the_matching_test_column(evaluated):
-    from stancelab.report import compare_experiments, comparison_rows
+    from stancelab.evaluation.report import compare_experiments, comparison_rows
 
     summary = compare_experiments(["idlib-stance-sentiment"], evaluated["uri"])[0]
     rows = comparison_rows([{**summary, "dataset": "mawqif"}])  # as if the sweep had been on Mawqif

@@ -18,7 +18,7 @@ import numpy as np
 from mlflow.tracking import MlflowClient
 
 from conftest import REPO
-from stancelab import datasets
+from stancelab.data import datasets
 
 OVERRIDES = ["cv.folds=2", "n_jobs=1", "model.char=null",
              "grid={model.classifier.C: [0.5, 5.0]}"]

@@ -78,7 +78,7 @@ def cluster():
 def test_dask_sweep_gives_the_same_cv_scores_and_runs_on_the_cluster(trained, cluster, tmp_path):
     from dask.distributed import Client, get_task_stream
 
-    from stancelab.distributed import train_on_dask
+    from stancelab.serving.distributed import train_on_dask
 
     with Client(cluster.scheduler_address) as client, get_task_stream(client) as stream:
         result = train_on_dask(trained["config"], cluster.scheduler_address, f"sqlite:///{tmp_path / 'm.db'}")
@@ -90,7 +90,7 @@ def test_dask_sweep_gives_the_same_cv_scores_and_runs_on_the_cluster(trained, cl
 def test_dask_batch_scoring_matches_predict(model, cluster, trained, tmp_path):
     import pandas as pd
 
-    from stancelab.distributed import predict_partitions
+    from stancelab.serving.distributed import predict_partitions
 
     source = tmp_path / "quotes.csv"
     _write_csv(source, QUOTES * 4)

@@ -7,7 +7,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from conftest import REPO
-from stancelab.config import load_config
+from stancelab.model.config import load_config
 from stancelab.errors import UserError
 
 GRID = ("grid={model.classifier.C: [0.5, 2.0], model.none_scale: [0.5, 1.0], model.word.ngram_range: [[1, 1], [1, 2]]}")
@@ -24,7 +24,7 @@ def test_random_search_is_capped_and_extending_it_keeps_the_earlier_draws():
 
 
 def test_a_rerun_of_a_sweep_reuses_its_finished_trials(tracking_uri):
-    from stancelab.training import train
+    from stancelab.training.train import train
 
     overrides = [GRID, "search.kind=random", "search.n_trials=3", "cv.folds=2", "n_jobs=1", "tasks=[stance]",
                  "model.char=null"]

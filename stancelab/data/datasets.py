@@ -1,0 +1,602 @@
+"""Datasets: the embedded Idlib corpus and loaders for public benchmarks, mapped to one schema.
+
+Schema (one row per labelled sentence and target)::
+
+    id, text, actor, target, stance, sentiment, source, lang, split
+
+``actor`` is the speaker ("" where a dataset has none); labels are the lower-case constants of
+:mod:`stancelab.labels`. Public benchmark files are never part of the repository: they are read
+from a data folder (see :func:`data_dir`) and can be fetched with pinned checksums::
+
+    python -m stancelab.data.datasets fetch mawqif            # downloads, verifies sha256
+    python -m stancelab.data.datasets fetch semeval2016 --from ~/Downloads/StanceDataset
+    python -m stancelab.data.datasets check mawqif            # counts, duplicates, train/test overlap
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features.normalize import normalize_text
+from stancelab.errors import UserError, located
+from stancelab.labels import LABELS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CACHE_DIR = Path.home() / ".cache" / "stancelab" / "datasets"
+EMBEDDED_CORPUS = REPO_ROOT / "data" / "corpus.csv"
+SCHEMA = ("id", "text", "actor", "target", "stance", "sentiment", "source", "lang", "split")
+
+
+# --------------------------------------------------------------------------- reading files
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_binary(path: Path | str):
+    """Open a user's file for reading bytes; a missing file, a folder or an unreadable file is a
+    one-line error naming it."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected a file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """Read a whole text file; a wrong encoding is reported with the line it happens on."""
+    with open_binary(path) as handle:
+        raw = handle.read()
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise located(path, f"not valid {encoding} text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                      "save the file as UTF-8", line=line) from None
+
+
+def json_records(numbered_lines: Iterable[tuple[int, str]], path: Path | str,
+                 expected: str) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-blank line of a JSON-lines file; a line that is not a JSON
+    object is an error naming the file and line. ``expected`` says what an object should hold."""
+    for number, line in numbered_lines:
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(record, dict):
+            raise UserError(f"{path}:{number}: expected a JSON object with {expected}")
+        yield number, record
+
+
+def read_csv_records(path: Path, required: tuple[str, ...], *, encoding: str = "utf-8",
+                     optional: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Parse a CSV strictly with the ``csv`` module (no NA guessing: every value is a string).
+
+    Errors name the file, the line and the field. The returned frame has a ``_line`` column with
+    the physical line each record starts on.
+    """
+    text = read_text(path, encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise UserError(f"{path}: empty file, expected a header with columns {', '.join(required)}")
+    if "\x00" in text:
+        raise located(path, "contains NUL bytes: not a text CSV file", line=text[: text.index("\x00")].count("\n") + 1)
+    # The csv module's default field limit (128 KiB) would turn one long text into a misleading
+    # "malformed CSV" error; a field can be as long as the file.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        raise located(path, f"malformed CSV header ({exc})", line=1) from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise located(path, f"missing column(s) {', '.join(missing)}; found {', '.join(header)}", line=1)
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise located(path, f"duplicate column(s) {', '.join(dupes)}", line=1)
+    keep = [c for c in header if c in required or c in optional]
+    rows, lines = [], []
+    start = reader.line_num + 1
+    try:
+        for record in reader:
+            if not record or (len(record) == 1 and not record[0].strip()):
+                start = reader.line_num + 1
+                continue
+            if len(record) != len(header):
+                raise located(path, f"expected {len(header)} fields, found {len(record)}", line=start)
+            rows.append(dict(zip(header, record)))
+            lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise located(path, f"malformed CSV ({exc}); check for an unterminated quote", line=start) from None
+    frame = pd.DataFrame(rows, columns=header, dtype=object)[keep] if rows else pd.DataFrame(columns=keep, dtype=object)
+    frame["_line"] = lines
+    return frame
+
+
+# --------------------------------------------------------------------------- validation
+
+@dataclass
+class DataReport:
+    """What validation found; warnings do not stop training but are printed and logged."""
+
+    rows: int = 0
+    exact_duplicates: int = 0
+    conflicting_duplicates: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"rows": self.rows, "exact_duplicates": self.exact_duplicates,
+                "conflicting_duplicates": self.conflicting_duplicates, "warnings": list(self.warnings)}
+
+
+def text_key(text: str) -> str:
+    """Key under which two texts count as the same sentence (normalised, whitespace-folded)."""
+    return normalize_text(text)
+
+
+def validate(frame: pd.DataFrame, path: Path | str, tasks=("stance", "sentiment")) -> DataReport:
+    """Raise a located UserError on unknown labels or empty texts; report duplicates."""
+    lines = frame["_line"] if "_line" in frame else pd.Series(range(2, len(frame) + 2), index=frame.index)
+    for row_index, value in frame["text"].items():
+        if not str(value).strip():
+            raise located(path, "empty text", line=int(lines[row_index]), field="text")
+    for row_index, value in frame["target"].items():
+        if not str(value).strip():
+            raise located(path, "empty target", line=int(lines[row_index]), field="target")
+    for task in tasks:
+        allowed = LABELS[task]
+        bad = ~frame[task].isin(allowed)
+        if bad.any():
+            row_index = frame.index[bad.to_numpy()][0]
+            raise located(path, f"unknown label {frame.at[row_index, task]!r}; expected one of {', '.join(allowed)}",
+                          line=int(lines[row_index]), field=task)
+    report = DataReport(rows=len(frame))
+    keys = frame["text"].map(text_key) + "\x1f" + frame["target"]
+    label_cols = [t for t in tasks if t in frame]
+    dup_mask = keys.duplicated(keep="first")
+    report.exact_duplicates = int(dup_mask.sum())
+    if report.exact_duplicates:
+        conflicting = frame.assign(_key=keys).groupby("_key")[label_cols].nunique().gt(1).any(axis=1)
+        report.conflicting_duplicates = int(conflicting.sum())
+        report.warnings.append(
+            f"{path}: {report.exact_duplicates} duplicate text(s) for the same target"
+            + (f", {report.conflicting_duplicates} of them with conflicting labels" if report.conflicting_duplicates else "")
+            + " (normalised text; cross-validation keeps them in one fold)")
+    return report
+
+
+def overlap(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, int]:
+    """Texts shared between two splits, exactly and after normalisation."""
+    exact = set(train["text"]) & set(test["text"])
+    test_keys = test["text"].map(text_key)
+    normalised = set(train["text"].map(text_key)) & set(test_keys)
+    return {"exact": len(exact), "normalised": len(normalised),
+            "test_rows_affected": int(test_keys.isin(normalised).sum())}
+
+
+# --------------------------------------------------------------------------- registry
+
+@dataclass(frozen=True)
+class RemoteFile:
+    name: str          # file name in the dataset's folder
+    sha256: str
+    url: str | None    # None: cannot be downloaded automatically
+    aliases: tuple[str, ...] = ()  # names the file has in official archives (for --from)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    description: str
+    lang: str
+    targets: dict[str, tuple[str, ...]]  # id -> display names
+    splits: tuple[str, ...]
+    loader: Callable[["Dataset", str, Path | None], pd.DataFrame]
+    files: tuple[RemoteFile, ...] = ()
+    fetch_help: str = ""
+    tasks: tuple[str, ...] = ("stance", "sentiment")
+
+
+def data_dir(explicit: Path | str | None = None) -> Path:
+    """Where public benchmark folders live: explicit > $STANCE_DATA_DIR > ../shared/datasets (next to
+    the repository, when present) > ~/.cache/stancelab/datasets."""
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("STANCE_DATA_DIR"):
+        return Path(os.environ["STANCE_DATA_DIR"]).expanduser()
+    shared = REPO_ROOT.parent / "shared" / "datasets"
+    if shared.is_dir():
+        return shared
+    return CACHE_DIR
+
+
+def dataset_folder(dataset: Dataset, root: Path | str | None) -> Path:
+    return data_dir(root) / FOLDERS[dataset.name]
+
+
+def _require(path: Path, dataset: Dataset) -> Path:
+    if not path.is_file():
+        raise UserError(f"{path}: not found. {dataset.fetch_help}")
+    return path
+
+
+def _to_schema(frame: pd.DataFrame, path: Path, tasks) -> pd.DataFrame:
+    """Columns in schema order (missing ones empty), validated, with its report and source file."""
+    frame = frame.copy()
+    for column in SCHEMA:
+        if column not in frame:
+            frame[column] = ""
+    frame = frame[[*SCHEMA, "_line"]].reset_index(drop=True)
+    frame.attrs["report"] = validate(frame, path, tasks)
+    frame.attrs["paths"] = [str(path)]
+    return frame
+
+
+def _finish(frame: pd.DataFrame, path: Path, dataset: Dataset, split: str) -> pd.DataFrame:
+    frame["split"] = split
+    frame["lang"] = dataset.lang
+    return _to_schema(frame, path, dataset.tasks)
+
+
+def _load_idlib(dataset: Dataset, split: str, root: Path | None) -> pd.DataFrame:
+    return load_schema_csv(EMBEDDED_CORPUS, split=split, tasks=dataset.tasks)
+
+
+def load_schema_csv(path: Path | str, split: str | None = None, tasks=("stance", "sentiment")) -> pd.DataFrame:
+    """Load a CSV already in the project schema (the embedded corpus, filled annotation templates)."""
+    path = Path(path)
+    required = ("id", "text", "target", *tasks)
+    frame = read_csv_records(path, required, optional=tuple(c for c in SCHEMA if c not in required))
+    if split is not None and "split" in frame:
+        known = sorted(set(frame["split"]))
+        frame = frame[frame["split"] == split]
+        if frame.empty:
+            raise UserError(f"{path}: no rows with split '{split}'; splits in the file: {', '.join(known)}")
+    for column in ("text", "target", "actor", *tasks):
+        if column in frame:
+            frame[column] = frame[column].astype(object).map(str.strip)
+    frame["stance"] = frame["stance"].str.lower()
+    if "sentiment" in frame:
+        frame["sentiment"] = frame["sentiment"].str.lower()
+    frame["source"] = frame["source"] if "source" in frame else path.name
+    dupe_ids = frame["id"][frame["id"].duplicated()]
+    if len(dupe_ids):
+        row = dupe_ids.index[0]
+        raise located(path, f"duplicate id {frame.at[row, 'id']!r}", line=int(frame.at[row, "_line"]), field="id")
+    has_split = "split" in frame
+    if not has_split:
+        frame["split"] = split or ""
+    out = _to_schema(frame, path, tasks)
+    if split is not None and not has_split:
+        out.attrs["report"].warnings.append(
+            f"{path}: no 'split' column, so all {len(out)} rows are used as split '{split}'; "
+            "keep train and test in separate files or add a split column")
+    return out
+
+
+_MAWQIF_TARGETS = {"Covid Vaccine": "covid_vaccine", "Digital Transformation": "digital_transformation",
+                   "Women empowerment": "women_empowerment"}
+
+
+def _load_mawqif(dataset: Dataset, split: str, root: Path | None) -> pd.DataFrame:
+    path = _require(dataset_folder(dataset, root) / f"{split}.csv", dataset)
+    # csv-module parsing keeps the stance "None" a string (pandas would turn it into NaN).
+    raw = read_csv_records(path, ("ID", "text", "target", "stance", "sentiment"), encoding="utf-8-sig")
+    unknown = sorted(set(raw["target"]) - set(_MAWQIF_TARGETS))
+    if unknown:
+        row = raw.index[raw["target"].isin(unknown)][0]
+        raise located(path, f"unknown target {unknown[0]!r}", line=int(raw.at[row, "_line"]), field="target")
+    frame = pd.DataFrame({
+        "id": "mawqif-" + raw["ID"].str.strip(),
+        "text": raw["text"].str.strip(),
+        "actor": "",
+        "target": raw["target"].map(_MAWQIF_TARGETS),
+        "stance": raw["stance"].str.strip().str.lower(),
+        "sentiment": raw["sentiment"].str.strip().str.lower(),
+        "source": f"mawqif/{split}.csv",
+        "_line": raw["_line"],
+    })
+    return _finish(frame, path, dataset, split)
+
+
+_SEMEVAL_SENTIMENT = {"pos": "positive", "neg": "negative", "other": "neutral"}
+_SEMEVAL_TARGETS = {"Atheism": "atheism", "Climate Change is a Real Concern": "climate_change",
+                    "Feminist Movement": "feminist_movement", "Hillary Clinton": "hillary_clinton",
+                    "Legalization of Abortion": "legalization_of_abortion", "Donald Trump": "donald_trump"}
+
+
+def _load_semeval(dataset: Dataset, split: str, root: Path | None) -> pd.DataFrame:
+    path = _require(dataset_folder(dataset, root) / f"{split}.csv", dataset)
+    # latin-1: train.csv holds two rows of mojibake bytes that are not valid UTF-8 or cp1252.
+    raw = read_csv_records(path, ("Tweet", "Target", "Stance", "Sentiment"), encoding="latin-1")
+    if split == "test":  # subtask A; the Donald Trump rows are subtask B (no training data)
+        raw = raw[raw["Target"] != "Donald Trump"]
+    unknown = sorted(set(raw["Target"]) - set(_SEMEVAL_TARGETS))
+    if unknown:
+        row = raw.index[raw["Target"].isin(unknown)][0]
+        raise located(path, f"unknown target {unknown[0]!r}", line=int(raw.at[row, "_line"]), field="Target")
+    # " #SemST" ends every row but the 100 trial rows: strip it, or it identifies the split.
+    text = raw["Tweet"].str.replace(r"\s*#SemST\s*$", "", regex=True).str.strip()
+    frame = pd.DataFrame({
+        "id": [f"semeval-{split}-{n}" for n in raw["_line"]],
+        "text": text,
+        "actor": "",
+        "target": raw["Target"].map(_SEMEVAL_TARGETS),
+        "stance": raw["Stance"].str.strip().str.lower(),
+        "sentiment": raw["Sentiment"].str.strip().map(lambda s: _SEMEVAL_SENTIMENT.get(s, s)),
+        "source": f"semeval2016_task6/{split}.csv",
+        "_line": raw["_line"],
+    })
+    return _finish(frame, path, dataset, split)
+
+
+_MAWQIF_COMMIT = "1310ffe31762dae33ccb33c6446875ded1c02391"
+_MAWQIF_RAW = f"https://raw.githubusercontent.com/NoraAlt/Mawqif-Arabic-Stance/{_MAWQIF_COMMIT}/Data/"
+
+DATASETS: dict[str, Dataset] = {
+    "idlib": Dataset(
+        name="idlib",
+        description="embedded corpus: the seed article on Idlib + sentences written and labelled by us (data/)",
+        lang="ar+en",
+        targets={
+            "turkish_operation_idlib": ("Turkish operation in Idlib", "العملية العسكرية التركية في إدلب"),
+            "nato_support_turkey": ("NATO support for Turkey", "دعم الناتو لتركيا"),
+            "deescalation_idlib": ("De-escalation in Idlib", "التهدئة في إدلب"),
+        },
+        splits=("train", "test"),
+        loader=_load_idlib,
+    ),
+    "mawqif": Dataset(
+        name="mawqif",
+        description="Mawqif (Alturayeif et al., WANLP 2022): Arabic tweets, stance + sentiment, 3 targets",
+        lang="ar",
+        targets={v: (k,) for k, v in _MAWQIF_TARGETS.items()},
+        splits=("train", "test"),
+        loader=_load_mawqif,
+        files=(
+            RemoteFile("train.csv", "70715ac6b58b737ab0eb3a377e898765eda7607521388ce7a3c8f0d4c602c179",
+                       _MAWQIF_RAW + "Mawqif_AllTargets_Train.csv", ("Mawqif_AllTargets_Train.csv",)),
+            RemoteFile("test.csv", "4c984b462efc1490e46dade0db0173341c53d8e8961085e27f8c7a7c1ae92621",
+                       _MAWQIF_RAW + "Mawqif_AllTargets_Test.csv", ("Mawqif_AllTargets_Test.csv",)),
+        ),
+        fetch_help="Fetch it with `python -m stancelab.data.datasets fetch mawqif` (or --from DIR for a local copy), "
+                   "or point STANCE_DATA_DIR at a folder holding mawqif/train.csv and mawqif/test.csv.",
+    ),
+    "semeval2016": Dataset(
+        name="semeval2016",
+        description="SemEval-2016 Task 6 (Mohammad et al.): English tweets, stance + sentiment; test = subtask A",
+        lang="en",
+        targets={v: (k,) for k, v in _SEMEVAL_TARGETS.items() if v != "donald_trump"},
+        splits=("train", "test"),
+        loader=_load_semeval,
+        files=(
+            RemoteFile("train.csv", "f2c14b3cd8df4787efa37bafacc79d37017b6ad95e60acab41dd5fb2ccfbdc6e", None),
+            RemoteFile("test.csv", "613fb5a49da6a66adf94298865cba78b9e4c96b03dc1dded125950e64a884dae", None),
+        ),
+        fetch_help="Its licence forbids redistribution: download stancedataset.zip from "
+                   "http://www.saifmohammad.com/WebPages/StanceDataset.htm, unzip it, then run "
+                   "`python -m stancelab.data.datasets fetch semeval2016 --from <unzipped folder>` "
+                   "(or set STANCE_DATA_DIR to a folder holding semeval2016_task6/train.csv and test.csv).",
+    ),
+}
+FOLDERS = {"idlib": "", "mawqif": "mawqif", "semeval2016": "semeval2016_task6"}
+
+
+def get_dataset(name: str) -> Dataset:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise UserError(f"unknown dataset '{name}'; known datasets: {', '.join(DATASETS)} "
+                        "(or a path to a CSV in the project schema)") from None
+
+
+def load(name: str, split: str, root: Path | str | None = None, tasks=("stance", "sentiment"),
+         verify: bool = True) -> pd.DataFrame:
+    """Load one split of a registered dataset, or of a schema CSV given by path.
+
+    A registered benchmark file must still have the sha256 it was pinned with: a changed file is
+    an error (``verify=False``: a warning, and ``frame.attrs["checksum"] == "modified"``)."""
+    if name.endswith(".csv"):
+        frame = load_schema_csv(Path(name), split=split, tasks=tasks)
+        frame.attrs["checksum"] = "not pinned"
+        return frame
+    dataset = get_dataset(name)
+    if split not in dataset.splits:
+        raise UserError(f"dataset '{name}' has no split '{split}'; splits: {', '.join(dataset.splits)}")
+    status, problem = verify_checksum(dataset, split, Path(root) if root else None)
+    if problem and verify:
+        raise UserError(problem + "; restore it with `python -m stancelab.data.datasets fetch " + name
+                        + "` (--from DIR for a local copy), or set dataset.verify_checksums: false in the experiment "
+                        "to use this copy anyway (the run is then tagged data_checksum=modified)")
+    frame = dataset.loader(dataset, split, Path(root) if root else None)
+    frame.attrs["checksum"] = status
+    if problem:
+        frame.attrs["report"].warnings.append(problem + " (dataset.verify_checksums is false: used anyway)")
+    return frame
+
+
+def verify_checksum(dataset: Dataset, split: str, root: Path | None) -> tuple[str, str | None]:
+    """("verified" | "modified" | "not pinned", the mismatch message or None) for one split's file."""
+    pinned = {f.name: f.sha256 for f in dataset.files}.get(f"{split}.csv")
+    path = dataset_folder(dataset, root) / f"{split}.csv"
+    if pinned is None or not path.is_file():  # embedded data, or missing (the loader explains how to fetch)
+        return "not pinned", None
+    actual = sha256_file(path)
+    if actual == pinned:
+        return "verified", None
+    return "modified", (f"{path}: sha256 {actual} differs from the {pinned} pinned for {dataset.name}:{split}; "
+                        "the file changed after it was fetched (edited, re-exported or corrupted), so its scores "
+                        "are not comparable with published ones")
+
+
+def label(name: str) -> str:
+    """Short name of a dataset for run names and tags: a registered name, or a CSV's file stem."""
+    return Path(name).stem if name.endswith(".csv") else name
+
+
+def target_names(name: str, frame: pd.DataFrame | None = None) -> dict[str, list[str]]:
+    """Target id -> the names it may be given by (its id, its names in the dataset)."""
+    if name in DATASETS:
+        return {t: [t, *names] for t, names in DATASETS[name].targets.items()}
+    return {t: [t] for t in sorted(set(frame["target"]))} if frame is not None else {}
+
+
+def digest(frame: pd.DataFrame) -> str:
+    """sha256 of the files a frame was read from (in order), for lineage and integrity checks."""
+    h = hashlib.sha256()
+    for path in frame.attrs.get("paths", []):
+        h.update(sha256_file(Path(path)).encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- fetch / check CLI
+
+def _write_verified(content_source: Callable[[Path], None], expected: str, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        content_source(tmp_path)
+        actual = sha256_file(tmp_path)
+        if actual != expected:
+            raise UserError(f"{dest}: sha256 mismatch (expected {expected}, got {actual}); the file was not saved")
+        os.replace(tmp_path, dest)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def fetch(name: str, source_dir: Path | None = None, dest_root: Path | None = None) -> list[Path]:
+    dataset = get_dataset(name)
+    if not dataset.files:
+        raise UserError(f"dataset '{name}' ships with the repository; nothing to fetch")
+    folder = data_dir(dest_root) / FOLDERS[name]
+    written = []
+    for remote in dataset.files:
+        dest = folder / remote.name
+        if dest.is_file() and sha256_file(dest) == remote.sha256:
+            written.append(dest)
+            continue
+        if source_dir is not None:
+            candidates = [Path(source_dir) / n for n in (remote.name, *remote.aliases)]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is None:
+                raise UserError(f"{source_dir}: none of {', '.join(c.name for c in candidates)} found")
+            _write_verified(lambda tmp, src=found: shutil.copyfile(src, tmp), remote.sha256, dest)
+        elif remote.url is None:
+            raise UserError(f"{name}: cannot be downloaded automatically. {dataset.fetch_help}")
+        else:
+            def download(tmp, url=remote.url):
+                try:
+                    with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
+                        shutil.copyfileobj(response, out)
+                except OSError as exc:
+                    raise UserError(f"{url}: download failed ({exc}); use --from DIR with a local copy") from None
+            _write_verified(download, remote.sha256, dest)
+        written.append(dest)
+    return written
+
+
+def check(name: str, root: Path | None = None) -> dict:
+    """Load every split, validate it, and report duplicates and train/test overlap."""
+    dataset = get_dataset(name)
+    frames = {split: load(name, split, root, dataset.tasks) for split in dataset.splits}
+    summary = {"dataset": name, "splits": {}}
+    for split, frame in frames.items():
+        report = frame.attrs["report"]
+        summary["splits"][split] = {
+            **report.as_dict(),
+            "stance_by_target": pd.crosstab(frame["target"], frame["stance"]).to_dict(orient="index"),
+        }
+    if "train" in frames and "test" in frames:
+        summary["train_test_overlap"] = overlap(frames["train"], frames["test"])
+    return summary
+
+
+def _print_check(summary: dict) -> None:
+    """``check`` as two short tables: rows and duplicates per split, stance counts per target."""
+    from stancelab.cli.console import print_table
+
+    splits = summary["splits"]
+    print_table([{"split": split, "rows": info["rows"], "targets": len(info["stance_by_target"]),
+                  "exact duplicates": info["exact_duplicates"], "conflicting duplicates": info["conflicting_duplicates"],
+                  "warnings": len(info["warnings"])} for split, info in splits.items()],
+                title=f"{summary['dataset']}: splits")
+    print_table([{"split": split, "target": target, **counts}
+                 for split, info in splits.items() for target, counts in info["stance_by_target"].items()],
+                title="stance labels per target")
+    for split, info in splits.items():
+        for warning in info["warnings"]:
+            print(f"warning: {split}: {warning}")
+    if "train_test_overlap" in summary:
+        leak = summary["train_test_overlap"]
+        print("train/test overlap: " + ", ".join(f"{k}={v}" for k, v in leak.items() if not isinstance(v, (list, dict))))
+    print("full report: add --json")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stancelab.data.datasets", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_fetch = sub.add_parser("fetch", help="download (or copy with --from) a benchmark and verify its sha256")
+    p_fetch.add_argument("name", choices=[n for n, d in DATASETS.items() if d.files])
+    p_fetch.add_argument("--from", dest="source", type=Path, help="folder holding a local copy of the files")
+    p_fetch.add_argument("--dest", type=Path, help="data folder (default: $STANCE_DATA_DIR or ~/.cache/stancelab/datasets)")
+    p_check = sub.add_parser("check", help="validate a dataset: counts, duplicates, train/test overlap")
+    p_check.add_argument("name", choices=list(DATASETS))
+    p_check.add_argument("--data-dir", type=Path)
+    p_check.add_argument("--json", action="store_true", help="print the full report as JSON instead of a table")
+    sub.add_parser("list", help="list the registered datasets")
+    args = parser.parse_args(argv)
+
+    def body():
+        if args.command == "fetch":
+            # never ../shared: that copy is read-only
+            dest = args.dest or (Path(os.environ["STANCE_DATA_DIR"]) if os.environ.get("STANCE_DATA_DIR") else CACHE_DIR)
+            for path in fetch(args.name, args.source, dest):
+                print(f"ok  {path}  sha256 verified")
+        elif args.command == "check":
+            import json
+            summary = check(args.name, args.data_dir)
+            if args.json:
+                print(json.dumps(summary, ensure_ascii=False, indent=2))
+            else:
+                _print_check(summary)
+        else:
+            for name, dataset in DATASETS.items():
+                print(f"{name:12s} {dataset.description}")
+
+    from stancelab.cli.console import run_cli
+
+    return run_cli(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

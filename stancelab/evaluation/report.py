@@ -1,0 +1,327 @@
+"""Results tables and comparison pages generated from MLflow (never typed by hand).
+
+    python -m stancelab.evaluation.report                   # print the markdown table
+    python -m stancelab.evaluation.report --update-readme   # rewrite the table between the README markers
+    python evaluate.py report [--experiment NAME ...] --output report.html|.md
+
+For every experiment YAML it finds the newest test-split evaluation run of the registered
+champion and prints its metrics with 95% intervals next to the published anchors.
+``evaluate.py report`` puts MLflow experiments side by side (see :func:`compare_experiments`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from stancelab import tracking
+from stancelab.data.datasets import REPO_ROOT
+from stancelab.errors import UserError
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+# Published numbers on the same test splits (percent). The metric column says which of ours compares.
+ANCHORS = {
+    "semeval2016": [("SVM-ngrams baseline (Mohammad et al. 2016)", "f_avg", 68.98),
+                    ("best of 19 teams, MITRE (SemEval-2016)", "f_avg", 67.82),
+                    ("RoBERTa-base (TweetEval setting)", "f_avg", 68.0),
+                    ("best TweetEval model", "f_avg", 72.9)],
+    "mawqif": [("best StanceEval 2024 team", "f_avg_target_mean", 84.38),
+               ("Mawqif paper's best BERT model", "f_avg_target_mean", 78.89),
+               ("sentence-transformer + LR (StanceEval 2024)", "f_avg_target_mean", 71.77)],
+}
+COLUMNS = ("f_avg", "f_avg_target_mean", "stance_macro_f1", "sentiment_macro_f1")
+
+
+def _fmt(metrics: dict, key: str, split: str) -> str:
+    """``75.83 [72.1, 79.3]`` (percent, 95% interval) from ``<split>_<key>`` and its ``_ci_low/_ci_high``."""
+    value = metrics.get(f"{split}_{key}")
+    if value is None:
+        return "–"
+    low, high = metrics.get(f"{split}_{key}_ci_low"), metrics.get(f"{split}_{key}_ci_high")
+    return f"{100 * value:.2f} [{100 * low:.1f}, {100 * high:.1f}]" if low is not None else f"{100 * value:.2f}"
+
+
+def results_rows(experiments: list[Path], tracking_uri: str | None = None, split: str = "test") -> list[dict]:
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from stancelab.model.config import load_config
+
+    tracking.setup(tracking_uri)
+    client = MlflowClient()
+    rows = []
+    for path in experiments:
+        config = load_config(path)
+        try:
+            champion = client.get_model_version_by_alias(config.model_name, "champion")
+        except MlflowException:
+            continue
+        experiment = client.get_experiment_by_name(config.experiment)
+        if experiment is None:
+            continue
+        runs = client.search_runs(
+            [experiment.experiment_id],
+            f"tags.role = 'evaluation' and tags.split = '{split}' and tags.registered_model = '{config.model_name}' "
+            f"and tags.model_version = '{champion.version}'",
+            order_by=["attributes.start_time DESC"], max_results=1)
+        if not runs:
+            continue
+        train_run = client.get_run(champion.run_id)
+        metrics = runs[0].data.metrics
+        rows.append({
+            "benchmark": config.dataset.name,
+            "system": f"{'backbone' if config.model_name.endswith('-baseline') else 'ours'}: {config.model_name} v{champion.version} ({train_run.data.tags.get('best_configuration', '')})",
+            **{key: _fmt(metrics, key, split) for key in COLUMNS},
+            "n": int(metrics.get(f"{split}_n", 0)),
+            "train s": f"{train_run.data.metrics.get('fit_seconds', float('nan')):.1f}",
+        })
+    # published anchors once per benchmark, after our rows for it
+    out = []
+    for benchmark in dict.fromkeys(r["benchmark"] for r in rows):
+        out += [r for r in rows if r["benchmark"] == benchmark]
+        out += [{"benchmark": benchmark, **anchor, "n": "", "train s": ""} for anchor in anchor_rows(benchmark)]
+    return out
+
+
+def anchor_rows(dataset: str, columns=COLUMNS) -> list[dict]:
+    """The published numbers for a benchmark, one row each, in the given metric columns."""
+    return [{"system": name, **{key: (f"{value:.2f}" if key == metric else "") for key in columns}}
+            for name, metric, value in ANCHORS.get(dataset, [])]
+
+
+# --------------------------------------------------------------------------- comparison page
+
+def _fmt_cv(metrics: dict, key: str) -> str:
+    value, sd = metrics.get(f"cv_{key}"), metrics.get(f"cv_{key}_std")
+    if value is None:
+        return "–"
+    return f"{100 * value:.2f} ± {100 * sd:.2f}" if sd is not None else f"{100 * value:.2f}"
+
+
+def _plots(client, run_id: str, folder: Path) -> list[tuple[str, bytes]]:
+    """(artifact path, PNG bytes) of a run's plots/, in name order."""
+    names = sorted(a.path for a in client.list_artifacts(run_id, "plots") if a.path.endswith(".png"))
+    if not names:
+        return []
+    local = Path(client.download_artifacts(run_id, "plots", str(folder)))
+    return [(name, (local / Path(name).name).read_bytes()) for name in names]
+
+
+def compare_experiments(names: list[str] | None = None, tracking_uri: str | None = None) -> list[dict]:
+    """One summary per MLflow experiment: its newest sweep (best configuration, CV of every configuration),
+    the newest evaluation of the model that sweep registered, and the plots of both.
+
+    ``names`` are MLflow experiment names; by default every experiment that holds a sweep."""
+    import tempfile
+
+    from mlflow.tracking import MlflowClient
+
+    tracking.setup(tracking_uri)
+    client = MlflowClient()
+    if names:
+        experiments = []
+        for name in names:
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                known = ", ".join(e.name for e in client.search_experiments()) or "none"
+                raise UserError(f"--experiment '{name}': no such MLflow experiment (known: {known})")
+            experiments.append(experiment)
+    else:
+        experiments = client.search_experiments(order_by=["name ASC"])
+    summaries = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for experiment in experiments:
+            sweeps = client.search_runs([experiment.experiment_id], "tags.role = 'sweep'",
+                                        order_by=["attributes.start_time DESC"], max_results=1)
+            if not sweeps:
+                if names:
+                    raise UserError(f"--experiment '{experiment.name}': no training run (role=sweep) in it")
+                continue
+            sweep = sweeps[0]
+            configurations = client.search_runs([experiment.experiment_id],
+                                                f"tags.mlflow.parentRunId = '{sweep.info.run_id}'")
+            evaluations = client.search_runs([experiment.experiment_id],
+                                             f"tags.role = 'evaluation' and tags.source_run_id = '{sweep.info.run_id}'",
+                                             order_by=["attributes.start_time DESC"])
+            evaluations.sort(key=lambda r: r.data.tags.get("split") != "test")  # test split first, newest first
+            evaluation = evaluations[0] if evaluations else None
+            folder = Path(tmp) / sweep.info.run_id
+            summaries.append({
+                "experiment": experiment.name,
+                "dataset": sweep.data.tags.get("dataset", ""),
+                "select_by": sweep.data.params.get("cv.select_by", "f_avg_target_mean"),
+                "sweep": sweep,
+                "configurations": sorted(configurations, key=lambda r: r.info.run_name or ""),
+                "evaluation": evaluation,
+                "plots": _plots(client, sweep.info.run_id, folder / "sweep")
+                + (_plots(client, evaluation.info.run_id, folder / "evaluation") if evaluation else []),
+            })
+    return summaries
+
+
+def comparison_rows(summaries: list[dict]) -> list[dict]:
+    """The headline table: one row per experiment (CV of the chosen configuration, then the evaluation with
+    95% intervals), followed by the published anchors of its benchmark."""
+    rows, anchored = [], set()
+    for summary in summaries:
+        sweep, evaluation = summary["sweep"], summary["evaluation"]
+        split = evaluation.data.tags.get("split", "test") if evaluation else "test"
+        model = (f"{evaluation.data.tags.get('registered_model', '')} v{evaluation.data.tags.get('model_version', '')}"
+                 if evaluation else "not evaluated")
+        rows.append({"experiment": summary["experiment"], "dataset": summary["dataset"],
+                     "system": f"{sweep.data.tags.get('best_configuration', '')} ({model})",
+                     f"cv_{summary['select_by']}": _fmt_cv(sweep.data.metrics, summary["select_by"]),
+                     **{f"{split}_{key}": (_fmt(evaluation.data.metrics, key, split) if evaluation else "–")
+                        for key in COLUMNS},
+                     "n": int(evaluation.data.metrics.get(f"{split}_n", 0)) if evaluation else ""})
+    header = list(dict.fromkeys(k for row in rows for k in row))
+    out = [{h: row.get(h, "") for h in header} for row in rows]
+    for summary in summaries:
+        if summary["dataset"] in anchored:
+            continue
+        anchored.add(summary["dataset"])
+        for anchor in anchor_rows(summary["dataset"]):
+            row = {h: "" for h in header}
+            row.update({"experiment": "published", "dataset": summary["dataset"], "system": anchor["system"]})
+            for key in COLUMNS:
+                for column in header:  # <split>_<key>, never the cv_ column
+                    if anchor[key] and not column.startswith("cv_") and column.split("_", 1)[-1] == key:
+                        row[column] = anchor[key]
+            out.append(row)
+    return out
+
+
+def configuration_rows(summary: dict) -> list[dict]:
+    """CV mean ± sd of every configuration of the sweep, best first."""
+    select = summary["select_by"]
+    best = summary["sweep"].data.tags.get("best_run_id")
+    keys = list(dict.fromkeys([select, "f_avg", "stance_macro_f1", "sentiment_macro_f1"]))
+    runs = sorted(summary["configurations"], key=lambda r: -r.data.metrics.get(f"cv_{select}", float("-inf")))
+    return [{"configuration": ("* " if r.info.run_id == best else "") + (r.info.run_name or r.info.run_id),
+             **{f"cv_{k}": _fmt_cv(r.data.metrics, k) for k in keys},
+             "cv_seconds": f"{r.data.metrics.get('cv_seconds', float('nan')):.1f}"} for r in runs]
+
+
+def _html_table(rows: list[dict]) -> str:
+    from html import escape
+
+    if not rows:
+        return "<p><em>nothing logged</em></p>"
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row.values()) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(summaries: list[dict], title: str) -> str:
+    import base64
+    from html import escape
+
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>"
+             "body{font-family:'DejaVu Sans',sans-serif;margin:2em;max-width:1400px}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;"
+             "text-align:left;font-size:.9em}th{background:#f3f3f3}figure{display:inline-block;margin:.5em;"
+             "vertical-align:top}figure img{max-width:640px}figcaption{font-size:.8em;color:#555}"
+             "</style></head><body>", f"<h1>{escape(title)}</h1>",
+             "<p>CV: mean ± sd over folds of the chosen configuration (train split only). Evaluation: value "
+             "[95% bootstrap interval], percent. Published anchors are on the same test splits.</p>",
+             _html_table(comparison_rows(summaries))]
+    for summary in summaries:
+        sweep = summary["sweep"]
+        parts.append(f"<h2>{escape(summary['experiment'])}</h2><p>sweep run <code>{escape(sweep.info.run_name or '')}"
+                     f"</code> ({sweep.info.run_id}), selected by cv_{escape(summary['select_by'])}</p>")
+        parts.append(_html_table(configuration_rows(summary)))
+        for name, data in summary["plots"]:
+            parts.append(f"<figure><img alt='{escape(name)}' src='data:image/png;base64,"
+                         f"{base64.b64encode(data).decode()}'><figcaption>{escape(name)}</figcaption></figure>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def render_markdown(summaries: list[dict], title: str, plots_dir: Path, plots_link: str) -> str:
+    """Markdown with the plots written to ``plots_dir`` and linked as ``plots_link/<file>``."""
+    lines = [f"# {title}", "", "CV: mean ± sd over folds of the chosen configuration (train split only). "
+             "Evaluation: value [95% bootstrap interval], percent. Published anchors are on the same test splits.",
+             "", markdown(comparison_rows(summaries))]
+    for index, summary in enumerate(summaries):
+        lines += ["", f"## {summary['experiment']}", "",
+                  f"sweep run `{summary['sweep'].info.run_name}` ({summary['sweep'].info.run_id}), "
+                  f"selected by cv_{summary['select_by']}", "", markdown(configuration_rows(summary)), ""]
+        for name, data in summary["plots"]:
+            file = f"{index}_{Path(name).name}"
+            plots_dir.mkdir(exist_ok=True)
+            (plots_dir / file).write_bytes(data)
+            lines.append(f"![{name}]({plots_link}/{file})")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(output: Path, names: list[str] | None = None, tracking_uri: str | None = None) -> list[dict]:
+    """Write the comparison page (``.html`` self-contained, ``.md`` with a ``<stem>_plots/`` folder beside it)."""
+    from stancelab.data.files import atomic_output
+
+    output = Path(output)
+    if output.suffix.lower() not in (".html", ".md"):
+        raise UserError(f"{output}: unsupported report type '{output.suffix}'; use .html or .md")
+    if not output.parent.resolve().is_dir():
+        raise UserError(f"{output}: folder {output.parent} does not exist")
+    summaries = compare_experiments(names, tracking_uri)
+    if not summaries:
+        raise UserError("no experiment with a training run in the tracking store; run train.py first")
+    title = "Experiments side by side: " + ", ".join(s["experiment"] for s in summaries)
+    if output.suffix.lower() == ".html":
+        text = render_html(summaries, title)
+    else:
+        text = render_markdown(summaries, title, output.parent / f"{output.stem}_plots", f"{output.stem}_plots")
+    with atomic_output(output) as handle:
+        handle.write(text)
+    return summaries
+
+
+def markdown(rows: list[dict]) -> str:
+    if not rows:
+        return "_No evaluated champions in the tracking store yet._"
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(row[h]) for h in header) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def update_readme(table: str, readme: Path) -> None:
+    write_between_markers(readme, START, END, table)
+
+
+def write_between_markers(readme: Path, start: str, end: str, table: str) -> None:
+    """Replace what stands between the ``start`` and ``end`` markers of ``readme`` with ``table``."""
+    text = readme.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise UserError(f"{readme}: markers {start} / {end} not found")
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from stancelab.cli.console import run_cli
+
+    parser = argparse.ArgumentParser(prog="python -m stancelab.evaluation.report", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("experiments", nargs="*", type=Path,
+                        default=[REPO_ROOT / "experiments" / n for n in ("mawqif-baseline.yaml", "mawqif.yaml",
+                                                                         "semeval2016-baseline.yaml", "semeval2016.yaml",
+                                                                         "default.yaml")])
+    parser.add_argument("--tracking-uri")
+    parser.add_argument("--update-readme", action="store_true")
+    args = parser.parse_args(argv)
+
+    def body():
+        table = markdown(results_rows(args.experiments, args.tracking_uri))
+        if args.update_readme:
+            update_readme(table, REPO_ROOT / "README.md")
+        print(table)
+
+    return run_cli(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Cross-validation on the train split: folds, out-of-fold predictions and per-fold scores."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedGroupKFold
+
+from stancelab.data import datasets
+from stancelab.errors import UserError
+from stancelab.scoring import metrics
+from stancelab.model.config import ModelConfig
+from stancelab.model.pipeline import INPUT_COLUMNS, build_pipeline
+
+
+def model_input(frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's input columns as plain Python strings."""
+    out = pd.DataFrame({c: (frame[c] if c in frame else "") for c in INPUT_COLUMNS})
+    return out.astype(object).fillna("")
+
+
+def cv_splits(frame: pd.DataFrame, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified by target x stance; grouped by normalised text, so one sentence (labelled for
+    several targets, or duplicated) never sits on both sides of a fold."""
+    strata = (frame["target"] + "|" + frame["stance"]).to_numpy()
+    groups = frame["text"].map(datasets.text_key).to_numpy()
+    n_groups = len(set(groups))
+    if n_groups < folds:
+        raise UserError(f"only {n_groups} distinct texts for {folds}-fold cross-validation")
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(frame, strata, groups))
+
+
+def _fit_predict(pipeline, X, Y, train_idx, test_idx, none_scales):
+    """Fit once, predict once per ``none_scale`` (a decision threshold, not a fitted parameter)."""
+    start = time.perf_counter()
+    model = clone(pipeline).fit(X.iloc[train_idx], Y.iloc[train_idx])
+    preds = [model.set_params(heads__none_scale=s).predict(X.iloc[test_idx]) for s in none_scales]
+    return test_idx, preds, time.perf_counter() - start
+
+
+def _fold_scores(frame, test_idx, pred, tasks) -> dict:
+    fold = frame.iloc[test_idx].assign(**{f"pred_{t}": pred[:, c] for c, t in enumerate(tasks)})
+    return metrics.all_scores(fold, tasks)
+
+
+def cross_validate(model_configs: list[ModelConfig], frame: pd.DataFrame, tasks, splits, seed: int,
+                   n_jobs: int = 1, on_fold=None):
+    """Cross-validate several configurations with one pool over every (configuration, fold) job.
+    Configurations that differ only in ``none_scale`` share their fits. Yields ``(index, oof,
+    fold_table, seconds)`` per configuration as soon as its folds are done; ``seconds`` is its summed
+    fit + predict time (a shared fit is split evenly). ``on_fold(k)`` is called after every fold of k configurations."""
+    X, Y = model_input(frame), frame[list(tasks)].astype(object)
+    groups: dict[str, list[int]] = {}
+    for i, cfg in enumerate(model_configs):
+        groups.setdefault(cfg.model_copy(update={"none_scale": 1.0}).model_dump_json(), []).append(i)
+    members = list(groups.values())
+    jobs = (delayed(_fit_predict)(build_pipeline(model_configs[m[0]], tasks, seed), X, Y, tr, te,
+                                  [model_configs[i].none_scale for i in m])
+            for m in members for tr, te in splits)
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    for m in members:
+        oofs = [np.empty((len(frame), len(tasks)), dtype=object) for _ in m]
+        scores: list[list[dict]] = [[] for _ in m]
+        seconds = 0.0
+        for _ in splits:
+            test_idx, preds, fold_seconds = next(results)
+            seconds += fold_seconds
+            for j, pred in enumerate(preds):
+                oofs[j][test_idx] = pred
+                scores[j].append(_fold_scores(frame, test_idx, pred, tasks))
+            if on_fold is not None:
+                on_fold(len(m))
+        for j, index in enumerate(m):
+            yield index, oofs[j], pd.DataFrame(scores[j]), seconds / len(m)
+
+
+def choose(models: list[ModelConfig], cv_means: list[dict[str, float]], select_by: str,
+           select_sentiment_by: str | None = None) -> int:
+    """Index of the winning configuration (the first of equals). With ``select_sentiment_by``, the
+    sentiment classifier is chosen by that metric first, then the rest by ``select_by`` among the
+    configurations with that sentiment classifier."""
+    candidates = list(range(len(models)))
+    if select_sentiment_by is not None:
+        def sentiment(i):
+            return models[i].sentiment_classifier or models[i].classifier
+
+        best = max(candidates, key=lambda i: cv_means[i][select_sentiment_by])
+        candidates = [i for i in candidates if sentiment(i) == sentiment(best)]
+    return max(candidates, key=lambda i: cv_means[i][select_by])

@@ -1,0 +1,60 @@
+"""The model registry: register a logged model and move ``champion`` to it when it wins on CV."""
+
+from __future__ import annotations
+
+from stancelab import tracking
+
+CHAMPION = "champion"
+
+
+def beats_champion(score: float, previous_score: float | None, tie_score: float | None = None,
+                   previous_tie_score: float | None = None) -> bool:
+    """Whether a new model takes ``champion``: a higher CV score, or an equal one and a higher score on
+    the tie-break metric (the experiment's ``cv.select_sentiment_by``: the sweep chose by it too)."""
+    if previous_score is None or score > previous_score:
+        return True
+    return (score == previous_score and tie_score is not None and previous_tie_score is not None
+            and tie_score > previous_tie_score)
+
+
+def champion_scores(client, model_name: str, *metrics: str) -> tuple[str | None, list[float | None]]:
+    """The champion's version and its run's value of each metric (None: no champion or no such metric)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        version = client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None, [None] * len(metrics)
+    values = client.get_run(version.run_id).data.metrics
+    return version.version, [values.get(metric) for metric in metrics]
+
+
+def register(client, model_uri: str, model_name: str, select: str, score: float,
+             tags: dict[str, str], tie_break: tuple[str, float] | None = None) -> tuple[str, bool, str | None]:
+    """Register a logged model and move ``champion`` to it if it beats the current champion's CV score
+    (``tie_break``: ``(metric, score)`` that decides an exact tie, see :func:`beats_champion`).
+
+    Read-compare-write under the store lock: two ``train.py`` processes finishing together must not
+    both read the old champion and let the weaker model take the alias last."""
+    import mlflow
+
+    with tracking.store_lock():
+        registered = mlflow.register_model(model_uri, model_name)
+        version = str(registered.version)
+        metrics = [f"cv_{select}"] + ([f"cv_{tie_break[0]}"] if tie_break else [])
+        previous, (previous_score, *previous_tie) = champion_scores(client, model_name, *metrics)
+        promote = beats_champion(score, previous_score, tie_break and tie_break[1],
+                                 previous_tie[0] if previous_tie else None)
+        for key, value in {f"cv_{select}": f"{score:.4f}", **tags}.items():
+            client.set_model_version_tag(model_name, version, key, value)
+        if promote:
+            client.set_registered_model_alias(model_name, CHAMPION, version)
+    return version, promote, previous
+
+
+def pip_requirements() -> list[str]:
+    """Pinned runtime requirements of a logged model (skips MLflow's slow import-capturing inference).
+    The project itself (``pip install`` of this repository) provides the model's own classes."""
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("scikit-learn", "skops", "numpy", "scipy", "pandas")]

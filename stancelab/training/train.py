@@ -1,0 +1,342 @@
+"""Train: cross-validate every configuration on the train split, refit the best, log and register it.
+
+``train(config) -> TrainResult`` is the whole stage; ``train.py`` only parses arguments.
+The test split is never read here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import classification_report
+
+from stancelab import tracking
+from stancelab.data import datasets
+from stancelab.scoring import metrics, plots
+from stancelab.scoring.analysis import log_error_analysis
+from stancelab.labels import LABELS
+from stancelab.model.config import ExperimentConfig, ModelConfig, config_to_dict
+from stancelab.model.pipeline import TRUSTED_TYPES, build_pipeline
+from stancelab.training.cv import choose, cross_validate, cv_splits, model_input
+from stancelab.training.registry import CHAMPION, beats_champion, pip_requirements, register
+
+__all__ = ["CHAMPION", "ConfigResult", "TrainResult", "beats_champion", "model_input", "register", "results_table",
+           "train"]
+
+
+@dataclass
+class ConfigResult:
+    name: str
+    overrides: dict[str, Any]
+    run_id: str
+    cv_mean: dict[str, float]
+    cv_std: dict[str, float]
+    cv_seconds: float
+
+
+@dataclass
+class TrainResult:
+    experiment_id: str
+    parent_run_id: str
+    best: ConfigResult
+    configurations: list[ConfigResult]
+    model_uri: str
+    registered_model: str
+    model_version: str
+    champion: bool
+    previous_champion: str | None
+    data_warnings: list[str] = field(default_factory=list)
+
+
+def _digest(payload) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def trial_hash(model: ModelConfig) -> str:
+    """Content hash of one resolved model configuration."""
+    return _digest(model.model_dump(mode="json"))
+
+
+def code_digest() -> str:
+    """Content hash of the model code (``stancelab/`` and ``features/``): trials logged by other code
+    are never reused."""
+    root = Path(__file__).resolve().parents[2]
+    digest = hashlib.sha256()
+    for path in sorted([*root.joinpath("stancelab").rglob("*.py"), *root.joinpath("features").glob("*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def sweep_hash(config: ExperimentConfig, data_sha: str) -> str:
+    """What makes two trials' CV scores comparable: data, CV protocol, seed, tasks and code."""
+    return _digest({"data": data_sha, "code": code_digest(), "cv": [config.cv.folds, config.cv.select_by],
+                    "seed": config.seed, "tasks": list(config.tasks)})
+
+
+def _finished_trials(client, experiment_id: str, sweep: str) -> dict[str, Any]:
+    """Finished configuration runs of earlier runs of the same sweep, by trial hash (newest wins)."""
+    runs = client.search_runs([experiment_id], f"tags.sweep_hash = '{sweep}' and tags.role = 'configuration' "
+                                               "and attributes.status = 'FINISHED'",
+                              order_by=["attributes.start_time ASC"], max_results=50000)
+    return {r.data.tags["trial_hash"]: r for r in runs if "trial_hash" in r.data.tags}
+
+
+def _short_key(key: str) -> str:
+    return key.removeprefix("model.").replace("classifier.", "").replace("normalize.", "norm.")
+
+
+def config_name(overrides: dict[str, Any]) -> str:
+    """Child run name: the grid values that make this configuration differ, e.g. ``C=10.0``."""
+    if not overrides:
+        return "base"
+    parts = []
+    for key, value in overrides.items():
+        short = _short_key(key)
+        if isinstance(value, dict):
+            value = ",".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, list):
+            value = "-".join(map(str, value))
+        parts.append(f"{short}={value}")
+    return " ".join(parts)
+
+
+def sweep_name(dataset_label: str, configurations) -> str:
+    """Parent run name: the dataset and what the sweep varies, e.g. ``idlib: sweep C × none_scale (4)``."""
+    keys = list(dict.fromkeys(_short_key(k) for overrides, _ in configurations for k in overrides))
+    if len(configurations) == 1:
+        return f"{dataset_label}: {config_name(configurations[0][0])}"
+    return f"{dataset_label}: sweep {' × '.join(keys)} ({len(configurations)})"
+
+
+def flat_params(model: ModelConfig) -> dict[str, str]:
+    """Short, flat params (``word.ngram_range=1-2``); never the vocabulary."""
+    out: dict[str, str] = {}
+
+    def walk(prefix, node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(f"{prefix}{key}.", value)
+        else:
+            if isinstance(node, (list, tuple)):
+                node = "-".join(map(str, node))
+            out[prefix[:-1]] = "null" if node is None else str(node)
+
+    walk("", model.model_dump(mode="json"))
+    return out
+
+
+def _log_sweep_plot(mlflow, results: list[ConfigResult], folds: list[pd.DataFrame], select: str, title: str):
+    """``plots/cv_spread.png`` on the parent run: per-fold scores of every configuration."""
+    fig = plots.cv_spread_figure({r.name: f[select].tolist() for r, f in zip(results, folds)}, select, title,
+                                 best=max(results, key=lambda r: r.cv_mean[select]).name)
+    mlflow.log_figure(fig, "plots/cv_spread.png")
+    plots.close(fig)
+
+
+def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table, dataset: str = "", model=None):
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        scored = frame.assign(**{f"pred_{t}": oof[:, i] for i, t in enumerate(tasks)})
+        for task in tasks:
+            fig = plots.confusion_matrix_figure(scored[task], scored[f"pred_{task}"], LABELS[task],
+                                                f"{task}: out-of-fold (train CV)")
+            mlflow.log_figure(fig, f"plots/cv_confusion_{task}.png")
+            plots.close(fig)
+            report = classification_report(scored[task], scored[f"pred_{task}"], labels=list(LABELS[task]),
+                                           output_dict=True, zero_division=0)
+            mlflow.log_dict(report, f"reports/cv_classification_report_{task}.json")
+        per_target = pd.DataFrame([
+            {"target": t, "n": len(g), **metrics.all_scores(g, tasks)} for t, g in scored.groupby("target")])
+        per_target.to_csv(tmp / "cv_per_target.csv", index=False)
+        per_actor = pd.DataFrame([
+            {"actor": a or "(none)", "n": len(g), **metrics.all_scores(g, tasks)}
+            for a, g in scored.assign(actor=scored["actor"].fillna("")).groupby("actor")])
+        per_actor.to_csv(tmp / "cv_per_actor.csv", index=False)
+        mlflow.log_artifact(str(tmp / "cv_per_actor.csv"), "reports")
+        plots.log_breakdown_plots(mlflow, per_target.to_dict("records"), per_actor.to_dict("records"), "cv",
+                                  f"{datasets.label(dataset)} out-of-fold (train CV)", plots.display_names(dataset))
+        fold_table.to_csv(tmp / "cv_folds.csv", index_label="fold")
+        mlflow.log_artifact(str(tmp / "cv_per_target.csv"), "reports")
+        mlflow.log_artifact(str(tmp / "cv_folds.csv"), "reports")
+        if model is not None:
+            log_error_analysis(mlflow, model, scored, tasks, tmp)
+
+
+
+@dataclass
+class _Sweep:
+    """What a sweep needs while it runs: the data, its folds and the runs already finished."""
+
+    config: ExperimentConfig
+    frame: pd.DataFrame
+    splits: list
+    configurations: list
+    base_tags: dict
+    sweep_hash: str
+    results: list
+    oofs: list
+    folds: list
+
+
+def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=None) -> TrainResult:
+    """Cross-validate each configuration, refit the best on all of train, log, register, promote."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from stancelab.cli.progress import Progress
+
+    tasks, ds_cfg = list(config.tasks), config.dataset
+    frame = datasets.load(ds_cfg.name, ds_cfg.train_split, ds_cfg.data_dir, tasks, verify=ds_cfg.verify_checksums)
+    report: datasets.DataReport = frame.attrs["report"]
+    splits = cv_splits(frame, config.cv.folds, config.seed)
+    tracking.setup(tracking_uri)  # after the data checks: bad data must not create or touch a store
+    configurations = config.configurations()
+    experiment_id = tracking.ensure_experiment(config.experiment)
+    client = MlflowClient()
+    dataset_label = datasets.label(ds_cfg.name)
+    base_tags = {"dataset": dataset_label, "split": ds_cfg.train_split, "tasks": ",".join(tasks),
+                 "targets": ",".join(sorted(frame["target"].unique())),
+                 "seed": str(config.seed), **tracking.git_info(), **tracking.environment_tags()}
+    progress = progress or Progress(quiet=True)
+    with mlflow.start_run(run_name=sweep_name(dataset_label, configurations),
+                          tags={**base_tags, "role": "sweep"}) as parent:
+        sha = _log_sweep_inputs(mlflow, config, frame, report, dataset_label, len(configurations))
+        n = len(configurations)
+        sweep = _Sweep(config, frame, splits, configurations, base_tags, sweep_hash(config, sha),
+                       [None] * n, [None] * n, [None] * n)
+        _reuse_finished(sweep, client, experiment_id)
+        start = time.perf_counter()
+        best_index = _run_sweep(mlflow, sweep, progress)
+        sweep_seconds = time.perf_counter() - start
+        best, best_cfg = sweep.results[best_index], configurations[best_index][1]
+        refit_bar = progress.add_task("refitting the best configuration on all of train", total=1)
+        start = time.perf_counter()
+        model = build_pipeline(best_cfg, tasks, config.seed).fit(model_input(frame), frame[tasks].astype(object))
+        fit_seconds = time.perf_counter() - start
+        progress.remove_task(refit_bar)
+        _log_best(mlflow, sweep, best_index, model, fit_seconds, sweep_seconds)
+        info = _log_model(mlflow, model, frame, tasks, ds_cfg.name, sha, config.cv.select_by, best)
+        tie = config.cv.select_sentiment_by
+        version, promote, previous = register(client, info.model_uri, config.model_name, config.cv.select_by,
+                                              best.cv_mean[config.cv.select_by], {"dataset": dataset_label},
+                                              (tie, best.cv_mean[tie]) if tie in best.cv_mean else None)
+        mlflow.set_tag("champion", str(promote).lower())
+        mlflow.log_dict({"data_report": report.as_dict()}, "reports/data_report.json")
+    return TrainResult(experiment_id=experiment_id, parent_run_id=parent.info.run_id, best=best,
+                       configurations=sweep.results, model_uri=f"models:/{config.model_name}/{version}",
+                       registered_model=config.model_name, model_version=version, champion=promote,
+                       previous_champion=previous, data_warnings=list(report.warnings))
+
+
+def _log_sweep_inputs(mlflow, config, frame, report, dataset_label, n_configurations) -> str:
+    sha = tracking.log_dataset(frame, dataset_label, config.dataset.train_split, "training")
+    mlflow.log_dict(config_to_dict(config), "config.json")
+    mlflow.set_tags({"dataset_sha256": sha, "data_checksum": frame.attrs.get("checksum", ""),
+                     "data_rows": str(len(frame)),
+                     "data_exact_duplicates": str(report.exact_duplicates),
+                     "data_conflicting_duplicates": str(report.conflicting_duplicates)})
+    mlflow.log_params({"cv.folds": config.cv.folds, "cv.select_by": config.cv.select_by,
+                       "n_configurations": n_configurations, "search.kind": config.search.kind})
+    return sha
+
+
+def _reuse_finished(sweep: _Sweep, client, experiment_id: str) -> None:
+    """Fill in the configurations an earlier run of the same sweep finished (``search.resume``)."""
+    import mlflow
+
+    done = _finished_trials(client, experiment_id, sweep.sweep_hash) if sweep.config.search.resume else {}
+    for i, (overrides, model_cfg) in enumerate(sweep.configurations):
+        run = done.get(trial_hash(model_cfg))
+        if run is None:
+            continue
+        values = run.data.metrics
+        mean = {k[3:]: v for k, v in values.items() if k.startswith("cv_") and not k.endswith("_std")
+                and k != "cv_seconds"}
+        std = {k[3:-4]: v for k, v in values.items() if k.startswith("cv_") and k.endswith("_std")}
+        sweep.results[i] = ConfigResult(config_name(overrides), overrides, run.info.run_id, mean, std,
+                                        values.get("cv_seconds", 0.0))
+    reused = sum(r is not None for r in sweep.results)
+    mlflow.set_tags({"sweep_hash": sweep.sweep_hash, "reused_trials": str(reused)})
+
+
+def _run_sweep(mlflow, sweep: _Sweep, progress) -> int:
+    """Cross-validate the configurations not reused, one child run each; the index of the best."""
+    config, tasks = sweep.config, list(sweep.config.tasks)
+    todo = [i for i, r in enumerate(sweep.results) if r is None]
+    bar = progress.add_task("cross-validating", total=len(todo) * config.cv.folds)
+    models = [sweep.configurations[i][1] for i in todo]
+    for k, oof, fold_table, seconds in cross_validate(models, sweep.frame, tasks, sweep.splits, config.seed,
+                                                      config.n_jobs, on_fold=lambda n: progress.advance(bar, n)):
+        i = todo[k]
+        overrides, model_cfg = sweep.configurations[i]
+        name = config_name(overrides)
+        with mlflow.start_run(run_name=name, nested=True,
+                              tags={**sweep.base_tags, "role": "configuration", "sweep_hash": sweep.sweep_hash,
+                                    "trial_hash": trial_hash(model_cfg)}) as child:
+            mlflow.log_params(flat_params(model_cfg))
+            mean, std = fold_table.mean().to_dict(), fold_table.std(ddof=1).fillna(0).to_dict()
+            mlflow.log_metrics({f"cv_{k}": v for k, v in mean.items()})
+            mlflow.log_metrics({f"cv_{k}_std": v for k, v in std.items()})
+            mlflow.log_metric("cv_seconds", seconds)
+        sweep.results[i] = ConfigResult(name, overrides, child.info.run_id, mean, std, seconds)
+        sweep.oofs[i], sweep.folds[i] = oof, fold_table
+    progress.remove_task(bar)
+    best = choose([c for _, c in sweep.configurations], [r.cv_mean for r in sweep.results], config.cv.select_by,
+                  config.cv.select_sentiment_by)
+    if sweep.oofs[best] is None:  # the best is a reused trial: recompute its out-of-fold predictions
+        _, sweep.oofs[best], sweep.folds[best], _ = next(cross_validate(
+            [sweep.configurations[best][1]], sweep.frame, tasks, sweep.splits, config.seed, config.n_jobs))
+    return best
+
+
+def _log_best(mlflow, sweep: _Sweep, best_index: int, model, fit_seconds: float, sweep_seconds: float) -> None:
+    config, tasks = sweep.config, list(sweep.config.tasks)
+    best, best_cfg = sweep.results[best_index], sweep.configurations[best_index][1]
+    # the chosen configuration under the children's keys, so the sweep lines up with them in the UI
+    mlflow.log_params(flat_params(best_cfg))
+    mlflow.set_tags({"best_configuration": best.name, "best_run_id": best.run_id})
+    mlflow.log_metrics({f"cv_{k}": v for k, v in best.cv_mean.items()})
+    mlflow.log_metrics({f"cv_{k}_std": v for k, v in best.cv_std.items()})
+    mlflow.log_metric("fit_seconds", fit_seconds)
+    mlflow.log_metric("cv_seconds", sum(r.cv_seconds for r in sweep.results))  # the whole sweep (summed fits)
+    mlflow.log_metric("cv_wall_seconds", sweep_seconds)  # wall clock of the whole sweep
+    mlflow.log_metric("fit_vocabulary_size", len(model.named_steps["heads"].feature_names()))
+    _log_best_artifacts(mlflow, sweep.frame, tasks, sweep.oofs[best_index], sweep.folds[best_index],
+                        config.dataset.name, model)
+    ran = [i for i, f in enumerate(sweep.folds) if f is not None]  # reused trials have no fold table here
+    _log_sweep_plot(mlflow, [sweep.results[i] for i in ran], [sweep.folds[i] for i in ran], config.cv.select_by,
+                    f"{config.experiment}: {config.cv.folds}-fold CV")
+    mlflow.log_table(pd.DataFrame([{"configuration": r.name, **{f"cv_{k}": v for k, v in r.cv_mean.items()},
+                                    "cv_seconds": r.cv_seconds} for r in sweep.results]),
+                     "reports/cv_configurations.json")
+
+
+def _log_model(mlflow, model, frame, tasks, dataset: str, sha: str, select: str, best: ConfigResult):
+    from mlflow.models import infer_signature
+
+    example = model_input(frame).head(3)
+    signature = infer_signature(example, pd.DataFrame(model.predict(example), columns=tasks))
+    return mlflow.sklearn.log_model(
+        model, name="model", serialization_format="skops", skops_trusted_types=TRUSTED_TYPES,
+        signature=signature, input_example=example, pip_requirements=pip_requirements(),
+        metadata={"tasks": tasks, "targets": datasets.target_names(dataset, frame), "dataset": datasets.label(dataset),
+                  "train_sha256": sha, "select_by": select, "cv_score": best.cv_mean[select]})
+
+
+def results_table(result: TrainResult, select_by: str) -> list[dict[str, Any]]:
+    """One short row per configuration, best first: the selection metric ± sd and the headline scores."""
+    keys = list(dict.fromkeys([select_by, "f_avg", "stance_macro_f1", "sentiment_macro_f1"]))
+    rows = []
+    for r in sorted(result.configurations, key=lambda r: -r.cv_mean[select_by]):
+        rows.append({"configuration": r.name,
+                     **{f"cv_{k}": f"{r.cv_mean[k]:.3f} ± {r.cv_std[k]:.3f}" for k in keys if k in r.cv_mean},
+                     "cv seconds": f"{r.cv_seconds:.1f}", "best": "*" if r is result.best else ""})
+    return rows
