@@ -32,7 +32,7 @@ def write_json(result: dict, path: Path) -> None:
 
 def report_main(argv: list[str]) -> int:
     """``evaluate.py report``: one page comparing MLflow experiments (stancelab.report.write_comparison)."""
-    from stancelab.cli.console import add_tracking_option, run_cli
+    from stancelab.console import add_tracking_option, run_cli
 
     parser = argparse.ArgumentParser(prog="evaluate.py report",
                                      description="Compare MLflow experiments side by side: CV and test metrics with "
@@ -45,7 +45,7 @@ def report_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     def body():
-        from stancelab.cli.console import print_table
+        from stancelab.console import print_table
         from stancelab.evaluation.report import comparison_rows, write_comparison
 
         summaries = write_comparison(args.output, args.experiment, args.tracking_uri)
@@ -58,16 +58,8 @@ def report_main(argv: list[str]) -> int:
     return run_cli(body)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from stancelab.cli.console import add_model_loading_options, run_cli
-
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["report"]:
-        return report_main(argv[1:])
-    if argv[:1] == ["ablation"]:
-        from stancelab.training.ablation import main as ablation_main
-
-        return ablation_main(argv[1:])
+def _parser() -> argparse.ArgumentParser:
+    from stancelab.console import add_model_loading_options
 
     parser = argparse.ArgumentParser(prog="evaluate.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,72 +78,93 @@ def main(argv: list[str] | None = None) -> int:
                         help="compare two evaluation runs on the same rows: paired bootstrap and McNemar (B vs A)")
     parser.add_argument("--quiet", action="store_true", help="no progress and no table (warnings and errors only)")
     add_model_loading_options(parser)
-    args = parser.parse_args(argv)
+    return parser
 
-    def body():
-        from stancelab.model.config import load_config
-        from stancelab.cli.console import print_table
-        from stancelab.errors import UserError
-        from stancelab.evaluation.evaluate import evaluate, score_predictions
-        from stancelab.data.files import check_output_folder
 
-        if args.json:
-            check_output_folder(args.json)
-        if args.compare:
-            return _compare(args)
-        experiment, data_dir, seed, resamples, verify = None, None, 0, 1000, True
-        model_uri, dataset, split = args.model, None, args.split
-        if args.experiment:
-            config = load_config(args.experiment, args.overrides)
-            experiment, data_dir, seed, resamples = (config.experiment, config.dataset.data_dir, config.seed,
-                                                     config.bootstrap)
-            verify = config.dataset.verify_checksums
-            model_uri = model_uri or f"models:/{config.model_name}@champion"
-            dataset, split = config.dataset.name, split or config.dataset.test_split
-        if args.data:
-            name, sep, data_split = args.data.rpartition(":")
-            if not sep or not name or not data_split:
-                raise UserError(f"--data '{args.data}': expected NAME:SPLIT, e.g. mawqif:test")
-            dataset, split = name, data_split
-        n_resamples = args.bootstrap if args.bootstrap is not None else resamples
-        if args.predictions is not None:
-            if args.model or dataset is None:
-                raise UserError("--predictions FILE needs --data NAME:SPLIT (or an experiment YAML) and no --model")
-            result = score_predictions(args.predictions, dataset, split, data_dir=data_dir, n_resamples=n_resamples,
-                                       seed=seed, verify_checksums=verify)
-        else:
-            if dataset is None or model_uri is None:
-                raise UserError("give an experiment YAML, or --model URI with --data NAME:SPLIT")
-            from stancelab.cli.progress import Progress
+def main(argv: list[str] | None = None) -> int:
+    from stancelab.console import run_cli
 
-            with Progress(quiet=args.quiet) as progress:
-                tasks = []  # the progress line starts once the model and data have loaded cleanly
-                result = evaluate(model_uri, dataset, split, data_dir=data_dir, tracking_uri=args.tracking_uri,
-                                  experiment=experiment, n_resamples=n_resamples, seed=seed, log=not args.no_log,
-                                  allow_unsafe=args.allow_unsafe_pickle, verify_checksums=verify,
-                                  on_start=lambda: tasks.append(progress.add_task(
-                                      f"evaluating on {dataset}:{split}, {n_resamples} bootstrap resamples", total=1)))
-                for task in tasks:
-                    progress.advance(task)
-        if args.json:
-            write_json(result, args.json)
-        for warning in result["warnings"]:
-            print(f"warning: {warning}", file=sys.stderr)
-        rows = [{"metric": k, "value": f"{result[k]['value']:.4f}",
-                 "95% CI": f"[{result[k]['ci_low']:.4f}, {result[k]['ci_high']:.4f}]"}
-                for k in METRIC_KEYS if k in result]
-        if not args.quiet:
-            print_table(rows, title=f"{result.get('model_uri') or result['predictions']} on {dataset}:{split} (n={result['n']})")
-        if args.json and not args.quiet:
-            print(f"wrote {args.json}")
-        return 0
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["report"]:
+        return report_main(argv[1:])
+    if argv[:1] == ["ablation"]:
+        from stancelab.evaluation.ablation import main as ablation_main
 
-    return run_cli(body)
+        return ablation_main(argv[1:])
+    args = _parser().parse_args(argv)
+    return run_cli(lambda: _evaluate(args))
+
+
+def _target(args) -> dict:
+    """What to evaluate, from the experiment YAML and the flags that override it."""
+    from stancelab.errors import UserError
+    from stancelab.model.config import load_config
+
+    out = {"experiment": None, "data_dir": None, "seed": 0, "resamples": 1000, "verify": True,
+           "model_uri": args.model, "dataset": None, "split": args.split}
+    if args.experiment:
+        config = load_config(args.experiment, args.overrides)
+        out.update(experiment=config.experiment, data_dir=config.dataset.data_dir, seed=config.seed,
+                   resamples=config.bootstrap, verify=config.dataset.verify_checksums,
+                   model_uri=args.model or f"models:/{config.model_name}@champion", dataset=config.dataset.name,
+                   split=args.split or config.dataset.test_split)
+    if args.data:
+        name, sep, data_split = args.data.rpartition(":")
+        if not sep or not name or not data_split:
+            raise UserError(f"--data '{args.data}': expected NAME:SPLIT, e.g. mawqif:test")
+        out.update(dataset=name, split=data_split)
+    out["n_resamples"] = args.bootstrap if args.bootstrap is not None else out["resamples"]
+    return out
+
+
+def _evaluate(args) -> int:
+    from stancelab.console import print_table
+    from stancelab.data.files import check_output_folder
+    from stancelab.errors import UserError
+    from stancelab.evaluation.evaluate import evaluate, score_predictions
+
+    if args.json:
+        check_output_folder(args.json)
+    if args.compare:
+        return _compare(args)
+    t = _target(args)
+    dataset, split, n_resamples = t["dataset"], t["split"], t["n_resamples"]
+    if args.predictions is not None:
+        if args.model or dataset is None:
+            raise UserError("--predictions FILE needs --data NAME:SPLIT (or an experiment YAML) and no --model")
+        result = score_predictions(args.predictions, dataset, split, data_dir=t["data_dir"], n_resamples=n_resamples,
+                                   seed=t["seed"], verify_checksums=t["verify"])
+    else:
+        if dataset is None or t["model_uri"] is None:
+            raise UserError("give an experiment YAML, or --model URI with --data NAME:SPLIT")
+        from stancelab.progress import Progress
+
+        with Progress(quiet=args.quiet) as progress:
+            tasks = []  # the progress line starts once the model and data have loaded cleanly
+            result = evaluate(t["model_uri"], dataset, split, data_dir=t["data_dir"], tracking_uri=args.tracking_uri,
+                              experiment=t["experiment"], n_resamples=n_resamples, seed=t["seed"],
+                              log=not args.no_log, allow_unsafe=args.allow_unsafe_pickle, verify_checksums=t["verify"],
+                              on_start=lambda: tasks.append(progress.add_task(
+                                  f"evaluating on {dataset}:{split}, {n_resamples} bootstrap resamples", total=1)))
+            for task in tasks:
+                progress.advance(task)
+    if args.json:
+        write_json(result, args.json)
+    for warning in result["warnings"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    rows = [{"metric": k, "value": f"{result[k]['value']:.4f}",
+             "95% CI": f"[{result[k]['ci_low']:.4f}, {result[k]['ci_high']:.4f}]"}
+            for k in METRIC_KEYS if k in result]
+    if not args.quiet:
+        print_table(rows, title=f"{result.get('model_uri') or result['predictions']} on {dataset}:{split} (n={result['n']})")
+    if args.json and not args.quiet:
+        print(f"wrote {args.json}")
+    return 0
 
 
 def _compare(args) -> int:
     from stancelab.scoring.compare import compare_runs
-    from stancelab.cli.console import print_table
+    from stancelab.console import print_table
 
     result = compare_runs(*args.compare, args.tracking_uri,
                           n_resamples=args.bootstrap if args.bootstrap is not None else 1000)

@@ -18,8 +18,9 @@ Command line::
 
 An article gives one record per sentence × target (all the model's targets unless --target is
 given), in article order: sentence_index, sentence, actor, speaker_span, rule, target, stance,
-stance_proba, sentiment, sentiment_proba. Python: ``predict.load().predict_article(text_or_path,
-actors="data/actors.yaml", targets=[...])``. See stancelab/article.py for the attribution rules.
+stance_proba, sentiment, sentiment_proba. Python: ``predict_article(predict.load(), text_or_path,
+actors="data/actors.yaml", targets=[...])`` (``from stancelab.articles.predict import predict_article``;
+the attribution rules are in stancelab/articles/attribution.py).
 
 Each result has text, target, actor, stance, stance_proba, sentiment, sentiment_proba and evidence
 (per task, the n-grams of the input that pushed the decision most, with their weights).
@@ -35,14 +36,34 @@ from pathlib import Path
 
 from stancelab.errors import UserError
 from stancelab.data.files import atomic_output, check_output_folder
-from stancelab.serving.predictor import Predictor, default_model_uri, load
 
 __all__ = ["load", "Predictor", "default_model_uri", "read_records", "write_results", "main"]
 
 
+def load(model_uri: str | None = None, tracking_uri: str | None = None, allow_unsafe: bool = False):
+    """Load a model (default: ``models:/idlib-stance@champion``); see stancelab.serving.predictor.load."""
+    from stancelab.serving.predictor import load as load_model
+
+    return load_model(model_uri, tracking_uri, allow_unsafe)
+
+
+def default_model_uri() -> str:
+    from stancelab.serving.predictor import default_model_uri as default
+
+    return default()
+
+
+def __getattr__(name: str):  # ``predict.Predictor`` without importing scikit-learn with the CLI
+    if name == "Predictor":
+        from stancelab.serving.predictor import Predictor
+
+        return Predictor
+    raise AttributeError(name)
+
+
 def read_records(path: Path) -> tuple[list[dict], list[int]]:
     """Records and their line numbers from a .csv (text,target[,actor]) or .jsonl file."""
-    from stancelab.data.datasets import json_records, read_csv_records, read_text
+    from stancelab.data.records import json_records, read_csv_records, read_text
 
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -117,7 +138,7 @@ def predict_file(model: Predictor, path: Path, output: Path | None, evidence: bo
     """Score a CSV/JSONL file chunk by chunk (same output as one batch); returns the number of rows."""
     from contextlib import nullcontext
 
-    from stancelab.cli.progress import Progress
+    from stancelab.progress import Progress
     from stancelab.data.streaming import count_lines, record_chunks
 
     chunks = record_chunks(path, chunk_size)
@@ -141,7 +162,7 @@ def predict_file(model: Predictor, path: Path, output: Path | None, evidence: bo
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stancelab.cli.console import add_model_loading_options, run_cli
+    from stancelab.console import add_model_loading_options, run_cli
 
     parser = argparse.ArgumentParser(prog="predict.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -170,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body():
         if args.article is not None:
-            from stancelab.articles.attribution import run_article_cli
+            from stancelab.cli.article import run_article_cli
 
             return run_article_cli(args)
         if args.template or args.report or args.chart or args.log_run or args.actors:

@@ -16,7 +16,7 @@ DEFAULT_EXPERIMENT = Path(__file__).resolve().parent / "experiments" / "default.
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stancelab.cli.console import add_tracking_option, run_cli
+    from stancelab.console import add_tracking_option, run_cli
 
     parser = argparse.ArgumentParser(prog="train.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     def body():
         from stancelab import tracking
         from stancelab.model.config import load_config
-        from stancelab.cli.console import print_table
-        from stancelab.cli.progress import Progress
+        from stancelab.console import print_table
+        from stancelab.progress import Progress
         from stancelab.training.train import results_table, train
 
         config = load_config(args.experiment, args.overrides)

@@ -23,7 +23,6 @@ _TATWEEL = "\u0640"
 _ALEF_TABLE = str.maketrans({"\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627"})
 _YEH_TABLE = str.maketrans({"\u0649": "\u064a"})  # alef maqsura -> yeh
 _TEH_MARBUTA_TABLE = str.maketrans({"\u0629": "\u0647"})  # teh marbuta -> heh
-_HAMZA_TABLE = str.maketrans({"\u0624": "\u0621", "\u0626": "\u0621"})  # hamza on waw/yeh -> hamza
 _DIGITS_TABLE = str.maketrans(
     {**{chr(0x0660 + i): str(i) for i in range(10)}, **{chr(0x06F0 + i): str(i) for i in range(10)}}
 )
@@ -46,7 +45,6 @@ class NormalizeSteps:
     alef: bool = True
     alef_maqsura: bool = True
     teh_marbuta: bool = True
-    hamza: bool = False
     repeats: bool = True
     digits: bool = True
     lowercase: bool = True
@@ -78,7 +76,7 @@ def _normalizer(steps: NormalizeSteps):
     urls, mentions, hashtags, diacritics, tatweel = steps.urls, steps.mentions, steps.hashtags, steps.diacritics, \
         steps.tatweel
     lowercase, repeats = steps.lowercase, steps.repeats
-    letters = _letter_map(steps.alef, steps.alef_maqsura, steps.teh_marbuta, steps.hamza, steps.digits)
+    letters = _letter_map(steps.alef, steps.alef_maqsura, steps.teh_marbuta, steps.digits)
     url_sub, mention_sub, hashtag_sub, diacritic_sub = _URL.sub, _MENTION.sub, _HASHTAG.sub, _DIACRITICS.sub
     letter_sub, replace = (letters[0].sub, letters[1]) if letters is not None else (None, None)
     triple, repeat_subn = _TRIPLE.search, _REPEAT.subn
@@ -118,12 +116,12 @@ def _hashtag_words(match: re.Match) -> str:
 
 
 @lru_cache(maxsize=None)
-def _letter_map(alef: bool, alef_maqsura: bool, teh_marbuta: bool, hamza: bool, digits: bool):
+def _letter_map(alef: bool, alef_maqsura: bool, teh_marbuta: bool, digits: bool):
     """One regex and replacement function for the enabled character maps. The maps are disjoint and
     none maps onto another's source, so one pass equals applying them one after the other."""
     table: dict[int, str] = {}
     for on, part in ((alef, _ALEF_TABLE), (alef_maqsura, _YEH_TABLE), (teh_marbuta, _TEH_MARBUTA_TABLE),
-                     (hamza, _HAMZA_TABLE), (digits, _DIGITS_TABLE)):
+                     (digits, _DIGITS_TABLE)):
         if on:
             table.update(part)
     if not table:
@@ -144,7 +142,8 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         self.steps = steps
         self.column = column
 
-    def _steps(self) -> NormalizeSteps:
+    def normalize_steps(self) -> NormalizeSteps:
+        """The steps as a :class:`NormalizeSteps`; a ValueError names unknown step names."""
         unknown = set(self.steps or {}) - set(NormalizeSteps.names())
         if unknown:
             raise ValueError(f"unknown normalisation step(s) {sorted(unknown)}; known: {NormalizeSteps.names()}")
@@ -154,7 +153,7 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        steps = self._steps()
+        steps = self.normalize_steps()
         if isinstance(X, pd.DataFrame):
             out = X.copy()
             out[self.column] = normalize_texts(X[self.column], steps)

@@ -221,7 +221,7 @@ class TfidfFeatures(TransformerMixin, BaseEstimator):
         return cols[order], out
 
     def _columns_by_string(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        get, (low, high) = self._index.get, self.ngram_range
+        get = self._index.get
         found, ends = [], []
         for text in texts:
             found.extend(map(get, self.analyze(text), repeat(-1)))

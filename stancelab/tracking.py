@@ -62,7 +62,7 @@ def setup(explicit_uri: str | None = None, create: bool = True) -> str:
     if db is not None and not db.resolve().parent.is_dir():
         raise UserError(f"{uri}: folder {db.resolve().parent} does not exist")
     if db is not None and not create and not db.is_file():
-        raise UserError(f"{uri}: no tracking store there yet. Train a model first: python train.py")
+        raise UserError(f"{uri}: no tracking store there yet. Train one first: python train.py")
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     if db is not None and create:

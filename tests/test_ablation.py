@@ -6,32 +6,21 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from stancelab.training.ablation import run_ablation, variants
+from stancelab.evaluation.ablation import run_ablation, variants
 from stancelab.model.config import ModelConfig
 from stancelab.errors import UserError
 
 
 def test_variants_switch_one_component_off_each_and_skip_steps_without_effect():
-    model = ModelConfig.model_validate({"none_scale": 0.5, "sentiment_features": True, "target_mention": True,
-                                        "sentiment_classifier": {"C": 0.3}})
+    model = ModelConfig.model_validate({"none_scale": 0.5, "sentiment_classifier": {"C": 0.3}})
     english = pd.DataFrame({"text": ["Sooo good!!! #HillaryClinton https://t.co/x @bob 2016"]})
     names = variants(model, english)
-    assert {"-char block", "-word block", "none_scale=1", "no class weights (stance)", "pooled (target one-hot)",
-            "joint off (no sentiment features)", "target mention off", "sentiment untuned (logreg C=1)"} <= set(names)
+    assert {"-char block", "-word block", "none_scale=1", "no class weights (stance)",
+            "sentiment untuned (logreg C=1)"} <= set(names)
     # Arabic-only steps change no English text: not worth a variant
     assert "normalize.alef off" not in names and "normalize.urls off" in names and "normalize.repeats off" in names
     plain = variants(ModelConfig.model_validate({"char": None, "sentiment_classifier": {"C": 1.0}}), english)
     assert not {"-char block", "-word block", "none_scale=1", "sentiment untuned (logreg C=1)"} & set(plain)
-    assert "per-target models (no shared copy)" not in plain
-    augmented = variants(ModelConfig.model_validate({"target_mode": "augmented", "shared_scale": 0.5}), english)
-    assert augmented["per-target models (no shared copy)"] == {"model.target_mode": "per_target"}
-    assert augmented["interact (classes balanced over all rows)"] == {"model.target_mode": "interact"}
-    analysed = variants(ModelConfig.model_validate({"word": {"stem": True, "stop_words": True, "language": "en"},
-                                                    "none_scale_per_target": True}), english)
-    assert analysed["word stems off"] == {"model.word.stem": False}
-    assert analysed["stop words kept"] == {"model.word.stop_words": False}
-    assert analysed["one none_scale for all targets"] == {"model.none_scale_per_target": False}
-    assert not {"word stems off", "stop words kept", "one none_scale for all targets"} & set(plain)
 
 
 def test_ablation_scores_variants_against_the_full_model(trained):

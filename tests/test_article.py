@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from conftest import REPO, run_cli
 from stancelab.articles.actors import load_actors
-from stancelab.articles.attribution import (attribute, attribute_article, clean_lines, is_boilerplate, read_article,
-                               split_sentences, write_report)
+from stancelab.articles.attribution import attribute, attribute_article
+from stancelab.articles.predict import predict_article
+from stancelab.articles.text import clean_lines, is_boilerplate, read_article, split_sentences
+from stancelab.cli.article import write_report
 from stancelab.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "articles"
@@ -294,7 +296,7 @@ def test_predict_article_python_api(trained, seed_text):
     import predict
 
     model = predict.load(tracking_uri=trained["uri"])
-    records = model.predict_article(seed_text, actors=ACTORS, targets=["deescalation_idlib", "دعم الناتو لتركيا"])
+    records = predict_article(model, seed_text, actors=ACTORS, targets=["deescalation_idlib", "دعم الناتو لتركيا"])
     assert len(records) == 18 * 2
     assert [r["sentence_index"] for r in records] == [i for i in range(18) for _ in range(2)]
     assert [r["target"] for r in records[:2]] == ["deescalation_idlib", "nato_support_turkey"]
@@ -305,7 +307,7 @@ def test_predict_article_python_api(trained, seed_text):
     assert first["stance"] == max(first["stance_proba"], key=first["stance_proba"].get)
     assert records[0]["actor"] is None  # the headline: nobody quoted
     with pytest.raises(UserError, match="unknown target"):
-        model.predict_article(seed_text, targets=["nowhere"])
+        predict_article(model, seed_text, targets=["nowhere"])
 
 
 def test_predict_article_cli_outputs_report_chart_and_mlflow_run(trained, tmp_path):

@@ -225,7 +225,7 @@ def test_scoring_a_matching_predictions_file(folder, capsys):
 # checked, so a bad input leaves the error as the only line.
 WITH_MODEL = [
     ("predict.py", ["--input", "unknown_target.csv"], "unknown_target.csv:3: field 'target': unknown target 'Covid'"),
-    ("predict.py", ["--input", "whitespace.csv"], "whitespace.csv:3: field 'text': empty or missing text"),
+    ("predict.py", ["--input", "whitespace.csv"], "whitespace.csv:3: field 'text': empty text"),
     ("predict.py", ["--input", "no_target.jsonl"], "no_target.jsonl:1: field 'target': missing"),
     ("predict.py", ["--input", "number_text.jsonl"], "number_text.jsonl:1: field 'text'"),
     ("predict.py", ["x", "--target", TARGET, "--model", "models:/idlib-stance/999"], "no model at models:/idlib-stance/999"),

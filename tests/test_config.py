@@ -24,7 +24,7 @@ BASE = "experiment: e\nmodel_name: m\ndataset: {name: idlib}\n"
 
 def test_unknown_key_is_named(tmp_path):
     with pytest.raises(UserError, match=r"exp.yaml: unknown key 'model.classifer'"):
-        load_config(write(tmp_path, BASE + "model: {classifer: {kind: logreg}}\n"))
+        load_config(write(tmp_path, BASE + "model: {classifer: {C: 1}}\n"))
 
 
 def test_missing_key_is_named(tmp_path):
@@ -33,8 +33,12 @@ def test_missing_key_is_named(tmp_path):
 
 
 def test_bad_value_is_named(tmp_path):
-    with pytest.raises(UserError, match=r"key 'model.classifier.kind'"):
-        load_config(write(tmp_path, BASE + "model: {classifier: {kind: xgboost}}\n"))
+    with pytest.raises(UserError, match=r"key 'model.classifier.C'"):
+        load_config(write(tmp_path, BASE + "model: {classifier: {C: -1}}\n"))
+    with pytest.raises(UserError, match=r"key 'model.classifier.C'"):  # not a number a solver can use
+        load_config(write(tmp_path, BASE + "model: {classifier: {C: .inf}}\n"))
+    with pytest.raises(UserError, match=r"key 'model.none_scale'"):
+        load_config(write(tmp_path, BASE + "model: {none_scale: .nan}\n"))
 
 
 def test_invalid_yaml_names_line(tmp_path):
@@ -58,11 +62,10 @@ def test_dotted_overrides_are_validated_too(tmp_path):
 
 
 def test_grid_combinations_and_bad_grid_keys(tmp_path):
-    config = load_config(write(tmp_path, BASE + "grid:\n  model.classifier.C: [1, 2]\n  model.target_mode: [pooled, per_target]\n"))
+    config = load_config(write(tmp_path, BASE + "grid:\n  model.classifier.C: [1, 2]\n  model.none_scale: [0.5, 1.0]\n"))
     combos = config.configurations()
     assert len(combos) == 4
-    assert {(m.classifier.C, m.target_mode) for _, m in combos} == {(1, "pooled"), (1, "per_target"),
-                                                                   (2, "pooled"), (2, "per_target")}
+    assert {(m.classifier.C, m.none_scale) for _, m in combos} == {(1, 0.5), (1, 1.0), (2, 0.5), (2, 1.0)}
     with pytest.raises(UserError, match="unknown key"):
         load_config(write(tmp_path, BASE + "grid:\n  model.classifier.gamma: [1]\n"))
     with pytest.raises(UserError, match="must start with 'model.'"):

@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from stancelab.data import datasets
+from stancelab.data import datasets, fetch
 from stancelab.errors import UserError
 from stancelab.labels import SENTIMENT_LABELS, STANCE_LABELS
 
@@ -53,7 +53,7 @@ def test_semeval_subtask_a_latin1_and_semst(shared_datasets):
 
 
 def test_fetch_from_local_copy_verifies_checksums(shared_datasets, tmp_path):
-    written = datasets.fetch("mawqif", shared_datasets / "mawqif", tmp_path)
+    written = fetch.fetch("mawqif", shared_datasets / "mawqif", tmp_path)
     assert [p.name for p in written] == ["train.csv", "test.csv"]
     assert len(datasets.load("mawqif", "train", tmp_path)) == 3502
     # a tampered copy is refused and nothing is written
@@ -64,7 +64,7 @@ def test_fetch_from_local_copy_verifies_checksums(shared_datasets, tmp_path):
         handle.write(b"\n")
     dest = tmp_path / "dest"
     with pytest.raises(UserError, match="sha256 mismatch"):
-        datasets.fetch("mawqif", bad, dest)
+        fetch.fetch("mawqif", bad, dest)
     assert not (dest / "mawqif" / "train.csv").exists()
 
 

@@ -21,7 +21,7 @@ def test_training_logs_runs_metrics_lineage_and_champion(trained):
     assert len(children) == 2 == len(result.configurations)
     for child in children:
         assert {"cv_f_avg", "cv_f_avg_std", "cv_f_avg_target_mean", "cv_sentiment_macro_f1"} <= set(child.data.metrics)
-        assert child.data.params["classifier.kind"] == "logreg"
+        assert child.data.params["classifier.class_weight"] == "balanced"
     from stancelab.tracking import git_info
 
     assert parent.data.tags.get("git_commit") == git_info().get("git_commit")
@@ -46,9 +46,9 @@ def test_champion_only_moves_when_cv_improves(trained, tmp_path):
     from stancelab.training.train import train
 
     uri = trained["uri"]
-    # A deliberately weak configuration (pooled targets, tiny C) registers but does not take the alias.
+    # A deliberately weak configuration (tiny C, no char block) registers but does not take the alias.
     weak = load_config(REPO / "experiments" / "default.yaml",
-                       ["cv.folds=3", "n_jobs=1", "grid={}", "model.target_mode=pooled", "model.classifier.C=0.01",
+                       ["cv.folds=3", "n_jobs=1", "grid={}", "model.classifier.C=0.0001",
                         "model.char=null"])
     result = train(weak, uri)
     assert not result.champion
@@ -161,7 +161,7 @@ def test_predict_cli_single_quote_and_files(trained, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--input", "missing.csv", "--output", "{out}"], "missing.csv: no such file"),
     (["--input", "{bad_label}", "--output", "{out}"], "bad.csv:3: field 'target': unknown target 'nowhere'"),
-    (["--input", "{empty_text}", "--output", "{out}"], "empty.jsonl:2: field 'text': empty or missing text"),
+    (["--input", "{empty_text}", "--output", "{out}"], "empty.jsonl:2: field 'text': empty text"),
     (["--input", "{latin}", "--output", "{out}"], "latin.csv:2: not valid utf-8"),
     (["quote without target"], "a quote needs --target"),
     (["x", "--target", "deescalation_idlib", "--model", "models:/no-such-model@champion"], "no model at models:/no-such-model@champion"),
@@ -230,9 +230,7 @@ def test_tampered_or_pickled_model_is_refused(trained, tmp_path):
 
 
 def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
-    """A user's own schema CSV (no sentiment column) trains, registers and predicts stance alone; with
-    stemming (its language set in the config: a CSV has none) and the none threshold chosen per target,
-    whose choices the run logs."""
+    """A user's own schema CSV (no sentiment column) trains, registers and predicts stance alone."""
     import pandas as pd
 
     import predict
@@ -245,12 +243,11 @@ def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
     english.to_csv(path, index=False)
     experiment = tmp_path / "mine.yaml"
     experiment.write_text(f"experiment: mine\nmodel_name: mine-stance\ndataset: {{name: {path}}}\n"
-                          "tasks: [stance]\ncv: {folds: 3}\nn_jobs: 1\nmodel: {char: null, none_scale_per_target: true, "
-                          "word: {stem: true, language: en}}\n", encoding="utf-8")
+                          "tasks: [stance]\ncv: {folds: 3}\nn_jobs: 1\nmodel: {char: null, "
+                          "word: {ngram_range: [1, 3]}}\n", encoding="utf-8")
     result = train(load_config(experiment), tracking_uri)
     params = MlflowClient(tracking_uri).get_run(result.parent_run_id).data.params
-    assert params["word.stem"] == "True" and params["word.language"] == "en"
-    assert {f"fitted.none_scale.{t}" for t in english["target"].unique()} <= set(params)
+    assert params["word.ngram_range"] == "1-3" and params["char"] == "null"
     assert any("no 'split' column" in w for w in result.data_warnings)
     assert result.champion and set(result.best.cv_mean) == {"f_avg", "f_avg_target_mean", "stance_macro_f1",
                                                             "stance_accuracy"}

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stancelab.data import datasets
+from stancelab.data import datasets, records
 from stancelab.errors import UserError
 
 TARGET = "deescalation_idlib"
@@ -29,13 +29,13 @@ def test_csv_reader_reads_back_what_the_csv_module_wrote(tmp_path, rows):
         writer.writerow(["text", "target"])
         writer.writerows(rows)
     try:
-        frame = datasets.read_csv_records(path, ("text", "target"))
+        frame = records.read_csv_records(path, ("text", "target"))
     except UserError as exc:
         assert "\x00" in "".join(a + b for a, b in rows), exc  # the only refusal: NUL bytes
         assert str(exc).startswith(f"{path}:") and "\n" not in str(exc)
         return
     assert frame[["text", "target"]].to_numpy().tolist() == [list(r) for r in rows]  # verbatim, not stripped
-    assert datasets.read_csv_records(path, ("text", "target")).equals(frame)
+    assert records.read_csv_records(path, ("text", "target")).equals(frame)
 
 
 @settings(max_examples=150, **SETTINGS)

@@ -19,7 +19,7 @@ def test_random_search_is_capped_and_extending_it_keeps_the_earlier_draws():
     assert len(small.configurations()) == 3 and len(more.configurations()) == 5
     assert [o for o, _ in more.configurations()[:3]] == [o for o, _ in small.configurations()]
     assert len(load_config(REPO / "experiments" / "default.yaml", [GRID]).configurations()) == 8
-    with pytest.raises(UserError, match="members"):
+    with pytest.raises(UserError, match="unknown key 'model.classifier.kind'"):
         load_config(REPO / "experiments" / "default.yaml", ["model.classifier.kind=voting"])
 
 

@@ -6,7 +6,7 @@ import io
 import json
 
 from conftest import run_cli
-from stancelab.cli.progress import Progress
+from stancelab.progress import Progress
 
 ANSI = "\x1b["
 
@@ -35,12 +35,12 @@ def test_progress_is_a_bar_on_a_terminal_plain_otherwise_and_silent_when_quiet()
 
 
 def test_datasets_check_prints_plain_tables_or_json():
-    proc = run_cli("-m", "stancelab.data.datasets", "check", "idlib")
+    proc = run_cli("-m", "stancelab.data.fetch", "check", "idlib")
     assert proc.returncode == 0, proc.stderr
     assert ANSI not in proc.stdout and "idlib: splits" in proc.stdout
     assert len(proc.stdout.splitlines()) < 40  # short
     assert "│ train │ 1344 │" in proc.stdout
-    proc = run_cli("-m", "stancelab.data.datasets", "check", "idlib", "--json")
+    proc = run_cli("-m", "stancelab.data.fetch", "check", "idlib", "--json")
     assert json.loads(proc.stdout)["splits"]["test"]["rows"] == 390
 
 

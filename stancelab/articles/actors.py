@@ -51,7 +51,7 @@ def actors_from_mapping(mapping: dict, source: str = "actors") -> Actors:
 
 def load_actors(path: Path | str) -> Actors:
     """Read and validate an actors YAML file; errors are ``file:line: message``."""
-    from stancelab.data.datasets import read_text
+    from stancelab.data.records import read_text
 
     path = Path(path)
     text = read_text(path)

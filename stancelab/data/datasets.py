@@ -8,30 +8,23 @@ Schema (one row per labelled sentence and target)::
 :mod:`stancelab.labels`. Public benchmark files are never part of the repository: they are read
 from a data folder (see :func:`data_dir`) and can be fetched with pinned checksums::
 
-    python -m stancelab.data.datasets fetch mawqif            # downloads, verifies sha256
-    python -m stancelab.data.datasets fetch semeval2016 --from ~/Downloads/StanceDataset
-    python -m stancelab.data.datasets check mawqif            # counts, duplicates, train/test overlap
+    python -m stancelab.data.fetch fetch mawqif            # downloads, verifies sha256
+    python -m stancelab.data.fetch fetch semeval2016 --from ~/Downloads/StanceDataset
+    python -m stancelab.data.fetch check mawqif            # counts, duplicates, train/test overlap
 """
 
 from __future__ import annotations
 
-import argparse
-import csv
 import hashlib
-import io
-import json
 import os
-import shutil
-import sys
-import tempfile
-import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from features.normalize import normalize_text
+from stancelab.data.records import read_csv_records, sha256_file
 from stancelab.errors import UserError, located
 from stancelab.labels import LABELS
 
@@ -40,107 +33,6 @@ CACHE_DIR = Path.home() / ".cache" / "stancelab" / "datasets"
 EMBEDDED_CORPUS = REPO_ROOT / "data" / "corpus.csv"
 SCHEMA = ("id", "text", "actor", "target", "stance", "sentiment", "source", "lang", "split")
 
-
-# --------------------------------------------------------------------------- reading files
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def open_binary(path: Path | str):
-    """Open a user's file for reading bytes; a missing file, a folder or an unreadable file is a
-    one-line error naming it."""
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, expected a file") from None
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def read_text(path: Path, encoding: str = "utf-8") -> str:
-    """Read a whole text file; a wrong encoding is reported with the line it happens on."""
-    with open_binary(path) as handle:
-        raw = handle.read()
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise located(path, f"not valid {encoding} text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-                      "save the file as UTF-8", line=line) from None
-
-
-def json_records(numbered_lines: Iterable[tuple[int, str]], path: Path | str,
-                 expected: str) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for every non-blank line of a JSON-lines file; a line that is not a JSON
-    object is an error naming the file and line. ``expected`` says what an object should hold."""
-    for number, line in numbered_lines:
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise UserError(f"{path}:{number}: expected a JSON object with {expected}")
-        yield number, record
-
-
-def read_csv_records(path: Path, required: tuple[str, ...], *, encoding: str = "utf-8",
-                     optional: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Parse a CSV strictly with the ``csv`` module (no NA guessing: every value is a string).
-
-    Errors name the file, the line and the field. The returned frame has a ``_line`` column with
-    the physical line each record starts on.
-    """
-    text = read_text(path, encoding)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
-        raise UserError(f"{path}: empty file, expected a header with columns {', '.join(required)}")
-    if "\x00" in text:
-        raise located(path, "contains NUL bytes: not a text CSV file", line=text[: text.index("\x00")].count("\n") + 1)
-    # The csv module's default field limit (128 KiB) would turn one long text into a misleading
-    # "malformed CSV" error; a field can be as long as the file.
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except csv.Error as exc:
-        raise located(path, f"malformed CSV header ({exc})", line=1) from None
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise located(path, f"missing column(s) {', '.join(missing)}; found {', '.join(header)}", line=1)
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise located(path, f"duplicate column(s) {', '.join(dupes)}", line=1)
-    keep = [c for c in header if c in required or c in optional]
-    rows, lines = [], []
-    start = reader.line_num + 1
-    try:
-        for record in reader:
-            if not record or (len(record) == 1 and not record[0].strip()):
-                start = reader.line_num + 1
-                continue
-            if len(record) != len(header):
-                raise located(path, f"expected {len(header)} fields, found {len(record)}", line=start)
-            rows.append(dict(zip(header, record)))
-            lines.append(start)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise located(path, f"malformed CSV ({exc}); check for an unterminated quote", line=start) from None
-    frame = pd.DataFrame(rows, columns=header, dtype=object)[keep] if rows else pd.DataFrame(columns=keep, dtype=object)
-    frame["_line"] = lines
-    return frame
-
-
-# --------------------------------------------------------------------------- validation
 
 @dataclass
 class DataReport:
@@ -386,7 +278,7 @@ DATASETS: dict[str, Dataset] = {
             RemoteFile("test.csv", "4c984b462efc1490e46dade0db0173341c53d8e8961085e27f8c7a7c1ae92621",
                        _MAWQIF_RAW + "Mawqif_AllTargets_Test.csv", ("Mawqif_AllTargets_Test.csv",)),
         ),
-        fetch_help="Fetch it with `python -m stancelab.data.datasets fetch mawqif` (or --from DIR for a local copy), "
+        fetch_help="Fetch it with `python -m stancelab.data.fetch fetch mawqif` (or --from DIR for a local copy), "
                    "or point STANCE_DATA_DIR at a folder holding mawqif/train.csv and mawqif/test.csv.",
     ),
     "semeval2016": Dataset(
@@ -402,7 +294,7 @@ DATASETS: dict[str, Dataset] = {
         ),
         fetch_help="Its licence forbids redistribution: download stancedataset.zip from "
                    "http://www.saifmohammad.com/WebPages/StanceDataset.htm, unzip it, then run "
-                   "`python -m stancelab.data.datasets fetch semeval2016 --from <unzipped folder>` "
+                   "`python -m stancelab.data.fetch fetch semeval2016 --from <unzipped folder>` "
                    "(or set STANCE_DATA_DIR to a folder holding semeval2016_task6/train.csv and test.csv).",
     ),
 }
@@ -432,7 +324,7 @@ def load(name: str, split: str, root: Path | str | None = None, tasks=("stance",
         raise UserError(f"dataset '{name}' has no split '{split}'; splits: {', '.join(dataset.splits)}")
     status, problem = verify_checksum(dataset, split, Path(root) if root else None)
     if problem and verify:
-        raise UserError(problem + "; restore it with `python -m stancelab.data.datasets fetch " + name
+        raise UserError(problem + "; restore it with `python -m stancelab.data.fetch fetch " + name
                         + "` (--from DIR for a local copy), or set dataset.verify_checksums: false in the experiment "
                         "to use this copy anyway (the run is then tagged data_checksum=modified)")
     frame = dataset.loader(dataset, split, Path(root) if root else None)
@@ -478,125 +370,3 @@ def digest(frame: pd.DataFrame) -> str:
 
 # --------------------------------------------------------------------------- fetch / check CLI
 
-def _write_verified(content_source: Callable[[Path], None], expected: str, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        content_source(tmp_path)
-        actual = sha256_file(tmp_path)
-        if actual != expected:
-            raise UserError(f"{dest}: sha256 mismatch (expected {expected}, got {actual}); the file was not saved")
-        os.replace(tmp_path, dest)
-    finally:
-        tmp_path.unlink(missing_ok=True)
-
-
-def fetch(name: str, source_dir: Path | None = None, dest_root: Path | None = None) -> list[Path]:
-    dataset = get_dataset(name)
-    if not dataset.files:
-        raise UserError(f"dataset '{name}' ships with the repository; nothing to fetch")
-    folder = data_dir(dest_root) / FOLDERS[name]
-    written = []
-    for remote in dataset.files:
-        dest = folder / remote.name
-        if dest.is_file() and sha256_file(dest) == remote.sha256:
-            written.append(dest)
-            continue
-        if source_dir is not None:
-            candidates = [Path(source_dir) / n for n in (remote.name, *remote.aliases)]
-            found = next((c for c in candidates if c.is_file()), None)
-            if found is None:
-                raise UserError(f"{source_dir}: none of {', '.join(c.name for c in candidates)} found")
-            _write_verified(lambda tmp, src=found: shutil.copyfile(src, tmp), remote.sha256, dest)
-        elif remote.url is None:
-            raise UserError(f"{name}: cannot be downloaded automatically. {dataset.fetch_help}")
-        else:
-            def download(tmp, url=remote.url):
-                try:
-                    with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
-                        shutil.copyfileobj(response, out)
-                except OSError as exc:
-                    raise UserError(f"{url}: download failed ({exc}); use --from DIR with a local copy") from None
-            _write_verified(download, remote.sha256, dest)
-        written.append(dest)
-    return written
-
-
-def check(name: str, root: Path | None = None) -> dict:
-    """Load every split, validate it, and report duplicates and train/test overlap."""
-    dataset = get_dataset(name)
-    frames = {split: load(name, split, root, dataset.tasks) for split in dataset.splits}
-    summary = {"dataset": name, "splits": {}}
-    for split, frame in frames.items():
-        report = frame.attrs["report"]
-        summary["splits"][split] = {
-            **report.as_dict(),
-            "stance_by_target": pd.crosstab(frame["target"], frame["stance"]).to_dict(orient="index"),
-        }
-    if "train" in frames and "test" in frames:
-        summary["train_test_overlap"] = overlap(frames["train"], frames["test"])
-    return summary
-
-
-def _print_check(summary: dict) -> None:
-    """``check`` as two short tables: rows and duplicates per split, stance counts per target."""
-    from stancelab.cli.console import print_table
-
-    splits = summary["splits"]
-    print_table([{"split": split, "rows": info["rows"], "targets": len(info["stance_by_target"]),
-                  "exact duplicates": info["exact_duplicates"], "conflicting duplicates": info["conflicting_duplicates"],
-                  "warnings": len(info["warnings"])} for split, info in splits.items()],
-                title=f"{summary['dataset']}: splits")
-    print_table([{"split": split, "target": target, **counts}
-                 for split, info in splits.items() for target, counts in info["stance_by_target"].items()],
-                title="stance labels per target")
-    for split, info in splits.items():
-        for warning in info["warnings"]:
-            print(f"warning: {split}: {warning}")
-    if "train_test_overlap" in summary:
-        leak = summary["train_test_overlap"]
-        print("train/test overlap: " + ", ".join(f"{k}={v}" for k, v in leak.items() if not isinstance(v, (list, dict))))
-    print("full report: add --json")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stancelab.data.datasets", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_fetch = sub.add_parser("fetch", help="download (or copy with --from) a benchmark and verify its sha256")
-    p_fetch.add_argument("name", choices=[n for n, d in DATASETS.items() if d.files])
-    p_fetch.add_argument("--from", dest="source", type=Path, help="folder holding a local copy of the files")
-    p_fetch.add_argument("--dest", type=Path, help="data folder (default: $STANCE_DATA_DIR or ~/.cache/stancelab/datasets)")
-    p_check = sub.add_parser("check", help="validate a dataset: counts, duplicates, train/test overlap")
-    p_check.add_argument("name", choices=list(DATASETS))
-    p_check.add_argument("--data-dir", type=Path)
-    p_check.add_argument("--json", action="store_true", help="print the full report as JSON instead of a table")
-    sub.add_parser("list", help="list the registered datasets")
-    args = parser.parse_args(argv)
-
-    def body():
-        if args.command == "fetch":
-            # never ../shared: that copy is read-only
-            dest = args.dest or (Path(os.environ["STANCE_DATA_DIR"]) if os.environ.get("STANCE_DATA_DIR") else CACHE_DIR)
-            for path in fetch(args.name, args.source, dest):
-                print(f"ok  {path}  sha256 verified")
-        elif args.command == "check":
-            import json
-            summary = check(args.name, args.data_dir)
-            if args.json:
-                print(json.dumps(summary, ensure_ascii=False, indent=2))
-            else:
-                _print_check(summary)
-        else:
-            for name, dataset in DATASETS.items():
-                print(f"{name:12s} {dataset.description}")
-
-    from stancelab.cli.console import run_cli
-
-    return run_cli(body)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,7 +7,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from stancelab.data.datasets import json_records, open_binary
+from stancelab.data.records import json_records, open_binary
 from stancelab.errors import UserError, located
 
 CHUNK = 5000

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from stancelab.data import datasets
+from stancelab.data import datasets, records
 from stancelab.scoring import metrics
 from stancelab.scoring import plots
 from stancelab import tracking
@@ -91,13 +91,7 @@ def train_overlap(dataset: str, split: str, frame: pd.DataFrame, data_dir=None, 
 
 def _source_tags(version, predictor) -> dict[str, str]:
     """Tags an evaluation run shares with the training run of its model, for filtering side by side."""
-    tags = {"targets": ",".join(sorted(predictor.targets))}
-    if version is not None and version.run_id:
-        from mlflow.tracking import MlflowClient
-
-        source = MlflowClient().get_run(version.run_id).data.tags
-        tags.update({k: source[k] for k in ("model_family", "target_mode") if k in source})
-    return tags
+    return {"targets": ",".join(sorted(predictor.targets))}
 
 
 def evaluate(model_uri: str | None, dataset: str, split: str, *, data_dir=None, tracking_uri: str | None = None,
@@ -112,6 +106,8 @@ def evaluate(model_uri: str | None, dataset: str, split: str, *, data_dir=None, 
     if n_resamples < 1:
         raise UserError(f"bootstrap resamples must be at least 1, got {n_resamples}")
     predictor = load(model_uri, tracking_uri, allow_unsafe=allow_unsafe)
+    if not Path(predictor.model_uri).is_dir():  # a kept registry model loads without MLflow; logging needs it
+        tracking.setup(tracking_uri, create=False)
     tasks = predictor.tasks
     frame = datasets.load(dataset, split, data_dir, tasks, verify=verify_checksums)
     unknown = sorted(set(frame["target"]) - set(predictor.targets))
@@ -200,21 +196,21 @@ def read_predictions(path: Path | str) -> pd.DataFrame:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        frame = datasets.read_csv_records(path, ("id", "target", "stance"), optional=("sentiment",))
+        frame = records.read_csv_records(path, ("id", "target", "stance"), optional=("sentiment",))
     elif suffix in (".jsonl", ".ndjson"):
-        records = []
-        numbered = enumerate(datasets.read_text(path).split("\n"), 1)
-        for number, record in datasets.json_records(numbered, path, "id, target and stance"):
+        rows = []
+        numbered = enumerate(records.read_text(path).split("\n"), 1)
+        for number, record in records.json_records(numbered, path, "id, target and stance"):
             for key in ("id", "target", "stance"):
                 if record.get(key) is None:
                     raise UserError(f"{path}:{number}: field '{key}': missing")
             if "sentiment" in record and record["sentiment"] is None:
                 raise UserError(f"{path}:{number}: field 'sentiment': missing")
-            records.append({**{k: str(record[k]) for k in ("id", "target", "stance", "sentiment") if k in record},
+            rows.append({**{k: str(record[k]) for k in ("id", "target", "stance", "sentiment") if k in record},
                             "_line": number})
-        if not records:
+        if not rows:
             raise UserError(f"{path}: empty file, expected JSON lines with id, target and stance")
-        frame = pd.DataFrame(records, dtype=object)
+        frame = pd.DataFrame(rows, dtype=object)
         if "sentiment" in frame and frame["sentiment"].isna().any():
             row = frame.index[frame["sentiment"].isna()][0]
             raise located(path, "missing (other lines have a sentiment)", line=int(frame.at[row, "_line"]),

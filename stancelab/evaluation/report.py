@@ -302,7 +302,7 @@ def write_between_markers(readme: Path, start: str, end: str, table: str) -> Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    from stancelab.cli.console import run_cli
+    from stancelab.console import run_cli
 
     parser = argparse.ArgumentParser(prog="python -m stancelab.evaluation.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -32,7 +32,7 @@ def skops_io():
         sklearn.utils.all_estimators = lambda *args, **kwargs: [
             ("FeatureUnion", FeatureUnion), ("LogisticRegression", LogisticRegression), ("Pipeline", Pipeline)]
         try:
-            import skops.io  # noqa: F401
+            import skops.io  # noqa: F401  (the import is the point)
         finally:
             sklearn.utils.all_estimators = discover
     return sys.modules["skops.io"]

@@ -42,7 +42,7 @@ def paired_bootstrap(frame_a: pd.DataFrame, frame_b: pd.DataFrame, score_fn, *, 
         raise ValueError("paired frames must have the same rows")
     point_a, point_b = score_fn(frame_a), score_fn(frame_b)
     rng = np.random.default_rng(seed)
-    units = metrics._resampling_units(frame_a, strata, clusters)
+    units = metrics.resampling_units(frame_a, strata, clusters)
     deltas: dict[str, list[float]] = {k: [] for k in point_a}
     for _ in range(n_resamples):
         picks = [group[i] for group in units for i in rng.integers(0, len(group), size=len(group))]

@@ -84,7 +84,7 @@ def all_scores(frame, tasks: Sequence[str] = ("stance", "sentiment")) -> dict[st
     return scores
 
 
-def _resampling_units(frame, strata: str | None, clusters: str | None) -> list[list[np.ndarray]]:
+def resampling_units(frame, strata: str | None, clusters: str | None) -> list[list[np.ndarray]]:
     """Groups of clusters to resample from: per stratum, each cluster as an array of its row positions.
 
     Clusters (rows sharing a text) are resampled whole, since they are not independent. When a
@@ -115,7 +115,7 @@ def bootstrap_intervals(frame, score_fn: Callable[[object], dict[str, float]], *
     and a sentence scored for several targets (or a duplicated tweet) counts as one unit.
     """
     rng = np.random.default_rng(seed)
-    units = _resampling_units(frame, strata, clusters)
+    units = resampling_units(frame, strata, clusters)
     samples: dict[str, list[float]] = {}
     for _ in range(n_resamples):
         picks = [group[i] for group in units for i in rng.integers(0, len(group), size=len(group))]

@@ -7,7 +7,6 @@ once into the shared block, score every head on those rows, and read the evidenc
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import hashlib
 import os
 import re
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.normalize import NormalizeSteps, normalize_texts
+from features.normalize import normalize_texts
 from stancelab import tracking
 from stancelab.errors import UserError
 from stancelab.model.heads import label_weights, top_evidence
@@ -50,7 +49,7 @@ class Predictor:
 
     def __post_init__(self):
         self.heads = self.pipeline.named_steps["heads"]
-        self.steps = NormalizeSteps(**(self.pipeline.named_steps["normalize"].steps or {}))
+        self.steps = self.pipeline.named_steps["normalize"].normalize_steps()
         self.tasks = list(self.heads.tasks_)
         names = self.metadata.get("targets") or {}
         self.targets: dict[str, list[str]] = {str(t): list(names.get(t, [t])) for t in self.heads.targets_}
@@ -267,4 +266,8 @@ def load(model_uri: str | None = None, tracking_uri: str | None = None, allow_un
     model_uri = model_uri or default_model_uri()
     local = Path(model_uri) if Path(model_uri).is_dir() else local_model(model_uri, tracking_uri)
     pipeline, metadata = load_pipeline(local, allow_unsafe)
-    return Predictor(pipeline=pipeline, model_uri=model_uri, metadata=metadata)
+    try:
+        return Predictor(pipeline=pipeline, model_uri=model_uri, metadata=metadata)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # saved by another version of the code
+        raise UserError(f"{local}: a model this version cannot read ({type(exc).__name__}: {exc}); "
+                        "retrain it with train.py") from None

@@ -20,10 +20,9 @@ MAX_METRICS_PER_RUN = 60  # per-target / per-actor / per-class numbers go to rep
 # Tags every run has, and the extra ones per role (sweep = parent, configuration = child, evaluation).
 COMMON_TAGS = ("role", "dataset", "split", "tasks", "targets")
 ROLE_TAGS = {
-    "sweep": ("seed", "model_family", "target_mode", "best_configuration", "best_run_id", "dataset_sha256",
-              "champion"),
-    "configuration": ("seed", "model_family", "target_mode"),
-    "evaluation": ("model_uri", "model_family", "registered_model", "model_version", "source_run_id"),
+    "sweep": ("seed", "best_configuration", "best_run_id", "dataset_sha256", "champion"),
+    "configuration": ("seed", "sweep_hash", "trial_hash"),
+    "evaluation": ("model_uri", "registered_model", "model_version", "source_run_id"),
 }
 # Artifacts: figures in plots/, tables and reports in reports/ (training) or evaluation/ (evaluation),
 # each file named <stage>_<what>[_<task>].<ext>; plus the run-level config.json and data report.

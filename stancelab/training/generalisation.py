@@ -5,8 +5,9 @@
 
 For each value of the column, the experiment's model configuration (``model``, without its grid) is
 fitted on the train-split rows with other values and scored on the held-out rows. Leaving a target
-out needs one pooled stance model (a per-target model has nothing to route an unseen target to), so
-``target_mode`` is forced to ``pooled``; the unseen target's one-hot is all zeros. Only train is read.
+out needs one pooled stance head (a per-target head has nothing to route an unseen target to), so the
+other targets' rows train one head under a single pseudo-target, which then scores the held-out
+target's rows. Only train is read.
 Each report is its own MLflow run (``role=generalisation``): the mean over groups as metrics
 (``cv_loto_<metric>`` / ``cv_loao_<metric>``) and the per-group table as ``reports/cv_loto.csv``.
 """
@@ -26,9 +27,10 @@ from stancelab import tracking
 from stancelab.model.config import ExperimentConfig
 from stancelab.errors import UserError
 from stancelab.model.pipeline import build_pipeline
-from stancelab.training.train import model_input
+from stancelab.training.cv import model_input
 
 KINDS = {"target": "leave-one-target-out", "actor": "leave-one-actor-out"}
+POOLED = "(any target)"
 
 
 def leave_one_out(config: ExperimentConfig, by: str, tracking_uri: str | None = None, log: bool = True,
@@ -42,8 +44,9 @@ def leave_one_out(config: ExperimentConfig, by: str, tracking_uri: str | None = 
     if len(groups) < 2:
         raise UserError(f"{config.dataset.name}: needs at least two {by}s for {KINDS[by]} (found {len(groups)})")
     model_cfg = config.model
-    if by == "target":
-        model_cfg = model_cfg.model_copy(update={"target_mode": "pooled"})
+    inputs = model_input(frame)
+    if by == "target":  # one pooled stance head: every row under one pseudo-target
+        inputs = inputs.assign(target=POOLED)
     rows = []
     for group in groups:
         held = (frame[by] == group).to_numpy()
@@ -52,9 +55,9 @@ def leave_one_out(config: ExperimentConfig, by: str, tracking_uri: str | None = 
         # target's labels are never seen, which is the question asked.
         train_rows = ~held
         model = build_pipeline(model_cfg, tasks, config.seed).fit(
-            model_input(frame[train_rows]), frame.loc[train_rows, tasks].astype(object))
+            inputs[train_rows], frame.loc[train_rows, tasks].astype(object))
         test = frame[held]
-        pred = model.predict(model_input(test))
+        pred = model.predict(inputs[held])
         scored = test.assign(**{f"pred_{t}": pred[:, i] for i, t in enumerate(tasks)})
         rows.append({by: group, "n_train": int(train_rows.sum()), "n_test": int(held.sum()),
                      **metrics.all_scores(scored, tasks)})
@@ -91,7 +94,7 @@ def _log(config, by, table, means, targets, tracking_uri) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from stancelab.model.config import load_config
-    from stancelab.cli.console import add_tracking_option, print_table, run_cli
+    from stancelab.console import add_tracking_option, print_table, run_cli
 
     parser = argparse.ArgumentParser(prog="python -m stancelab.training.generalisation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.metrics import classification_report
 
@@ -191,7 +190,7 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from stancelab.cli.progress import Progress
+    from stancelab.progress import Progress
 
     tasks, ds_cfg = list(config.tasks), config.dataset
     frame = datasets.load(ds_cfg.name, ds_cfg.train_split, ds_cfg.data_dir, tasks, verify=ds_cfg.verify_checksums)

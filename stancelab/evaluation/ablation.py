@@ -30,7 +30,7 @@ from stancelab.model.config import ExperimentConfig, ModelConfig, _apply_model_o
 from stancelab.errors import UserError
 
 HEADLINE = ("f_avg", "f_avg_target_mean", "sentiment_macro_f1")
-UNTUNED_SENTIMENT = {"kind": "logreg", "C": 1.0, "class_weight": "balanced"}  # the backbone's sentiment model
+UNTUNED_SENTIMENT = {"C": 1.0, "class_weight": "balanced"}  # the backbone's sentiment model
 
 
 def variants(model: ModelConfig, frame: pd.DataFrame | None = None) -> dict[str, dict[str, Any]]:
@@ -52,29 +52,12 @@ def variants(model: ModelConfig, frame: pd.DataFrame | None = None) -> dict[str,
             if all(normalize_text(t, full) == normalize_text(t, off) for t in texts):
                 continue
         out[f"normalize.{step} off"] = {f"model.normalize.{step}": False}
-    if model.word is not None and model.word.stem:
-        out["word stems off"] = {"model.word.stem": False}
-    if model.word is not None and model.word.stop_words:
-        out["stop words kept"] = {"model.word.stop_words": False}
-    if model.sentiment_word is not None:
-        out["sentiment word block as stance's"] = {"model.sentiment_word": None}
     if model.none_scale != 1.0:
-        out["none_scale=1"] = {"model.none_scale": 1.0, "model.none_scale_per_target": False}
-    if model.none_scale_per_target:  # back to the one CV-chosen none_scale for every target
-        out["one none_scale for all targets"] = {"model.none_scale_per_target": False}
+        out["none_scale=1"] = {"model.none_scale": 1.0}
     if model.classifier.class_weight is not None:
         out["no class weights (stance)"] = {"model.classifier.class_weight": None}
-    if model.target_mode != "pooled":
-        out["pooled (target one-hot)"] = {"model.target_mode": "pooled"}
-    if model.target_mode == "augmented":  # its two parts: the shared copy, and balance within targets
-        out["per-target models (no shared copy)"] = {"model.target_mode": "per_target"}
-        out["interact (classes balanced over all rows)"] = {"model.target_mode": "interact"}
-    if model.sentiment_features:
-        out["joint off (no sentiment features)"] = {"model.sentiment_features": False}
-    if model.target_mention:
-        out["target mention off"] = {"model.target_mention": False}
     sentiment = (model.sentiment_classifier or model.classifier).model_dump(mode="json")
-    if any(sentiment.get(k) != v for k, v in UNTUNED_SENTIMENT.items()) or sentiment.get("members"):
+    if any(sentiment.get(k) != v for k, v in UNTUNED_SENTIMENT.items()):
         out["sentiment untuned (logreg C=1)"] = {"model.sentiment_classifier": UNTUNED_SENTIMENT}
     return out
 
@@ -127,7 +110,7 @@ def run_ablation(config: ExperimentConfig, tracking_uri: str | None = None, *, o
     import mlflow
 
     from stancelab.evaluation.evaluate import _scores
-    from stancelab.cli.progress import Progress
+    from stancelab.progress import Progress
 
     model, overrides, source_run = selected_model(config, tracking_uri)
     tasks = list(config.tasks)
@@ -222,7 +205,7 @@ def main(argv: list[str]) -> int:
     import argparse
 
     from stancelab.model.config import load_config
-    from stancelab.cli.console import add_tracking_option, run_cli
+    from stancelab.console import add_tracking_option, run_cli
 
     parser = argparse.ArgumentParser(prog="evaluate.py ablation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -238,7 +221,7 @@ def main(argv: list[str]) -> int:
 
     def body():
         from stancelab.data.datasets import REPO_ROOT
-        from stancelab.cli.progress import Progress
+        from stancelab.progress import Progress
 
         if args.bootstrap is not None and args.bootstrap < 1:
             raise UserError(f"bootstrap resamples must be at least 1, got {args.bootstrap}")
