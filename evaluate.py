@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["report"]:
         return report_main(argv[1:])
     if argv[:1] == ["ablation"]:
-        from stancelab.evaluation.ablation import main as ablation_main
+        from stancelab.training.ablation import main as ablation_main
 
         return ablation_main(argv[1:])
     args = _parser().parse_args(argv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,3 +34,12 @@ def atomic_output(path: Path | str, newline: str | None = None) -> Iterator:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_between_markers(path: Path, start: str, end: str, table: str) -> None:
+    """Replace what stands between the ``start`` and ``end`` marker lines of a Markdown file."""
+    text = path.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        raise UserError(f"{path}: markers {start} / {end} not found")
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    path.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text), encoding="utf-8")

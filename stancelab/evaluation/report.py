@@ -12,12 +12,12 @@ champion and prints its metrics with 95% intervals next to the published anchors
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 from stancelab import tracking
 from stancelab.data.datasets import REPO_ROOT
+from stancelab.data.files import write_between_markers
 from stancelab.errors import UserError
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -290,15 +290,6 @@ def markdown(rows: list[dict]) -> str:
 
 def update_readme(table: str, readme: Path) -> None:
     write_between_markers(readme, START, END, table)
-
-
-def write_between_markers(readme: Path, start: str, end: str, table: str) -> None:
-    """Replace what stands between the ``start`` and ``end`` markers of ``readme`` with ``table``."""
-    text = readme.read_text(encoding="utf-8")
-    if start not in text or end not in text:
-        raise UserError(f"{readme}: markers {start} / {end} not found")
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    readme.write_text(pattern.sub(lambda _: f"{start}\n{table}\n{end}", text), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

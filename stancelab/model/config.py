@@ -152,7 +152,7 @@ class ExperimentConfig(Strict):
         # Every combination must itself be a valid model config.
         for overrides in grid_combinations(self.grid):
             try:
-                _apply_model_overrides(self.model, overrides)
+                apply_model_overrides(self.model, overrides)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
@@ -173,7 +173,7 @@ class ExperimentConfig(Strict):
             combos = [combos[i] for i in order[:cap]]
         elif cap is not None:
             combos = combos[:cap]
-        return [(o, _apply_model_overrides(self.model, o)) for o in combos]
+        return [(o, apply_model_overrides(self.model, o)) for o in combos]
 
 
 def grid_combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -181,7 +181,7 @@ def grid_combinations(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
 
 
-def _apply_model_overrides(model: ModelConfig, overrides: dict[str, Any]) -> ModelConfig:
+def apply_model_overrides(model: ModelConfig, overrides: dict[str, Any]) -> ModelConfig:
     raw = model.model_dump(mode="json")
     for key, value in overrides.items():
         set_dotted(raw, key.removeprefix("model."), value)
