@@ -33,9 +33,13 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stancelab.errors import UserError
 from stancelab.data.files import atomic_output, check_output_folder
+
+if TYPE_CHECKING:
+    from stancelab.serving.predictor import Predictor
 
 __all__ = ["load", "Predictor", "default_model_uri", "read_records", "write_results", "main"]
 
@@ -62,25 +66,10 @@ def __getattr__(name: str):  # ``predict.Predictor`` without importing scikit-le
 
 
 def read_records(path: Path) -> tuple[list[dict], list[int]]:
-    """Records and their line numbers from a .csv (text,target[,actor]) or .jsonl file."""
-    from stancelab.data.records import json_records, read_csv_records, read_text
+    """Records and their line numbers from a .csv (text,target[,actor,id]) or .jsonl file."""
+    from stancelab.data.records import read_records as read
 
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame = read_csv_records(path, ("text", "target"), optional=("actor", "id"))
-        lines = frame.pop("_line").tolist()
-        return frame.to_dict("records"), lines
-    if suffix in (".jsonl", ".ndjson"):
-        records, lines = [], []
-        # only \n ends a JSON line: json.dumps(ensure_ascii=False) leaves U+2028, U+0085... inside strings
-        numbered = enumerate(read_text(path).split("\n"), 1)
-        for number, record in json_records(numbered, path, "text and target"):
-            records.append(record)
-            lines.append(number)
-        if not records:
-            raise UserError(f"{path}: empty file, expected JSON lines with text and target")
-        return records, lines
-    raise UserError(f"{path}: unsupported input type '{suffix}'; use .csv or .jsonl")
+    return read(path)
 
 
 def _csv_row(result: dict, tasks: list[str], extra: dict) -> dict:
@@ -139,7 +128,7 @@ def predict_file(model: Predictor, path: Path, output: Path | None, evidence: bo
     from contextlib import nullcontext
 
     from stancelab.progress import Progress
-    from stancelab.data.streaming import count_lines, record_chunks
+    from stancelab.data.records import count_lines, record_chunks
 
     chunks = record_chunks(path, chunk_size)
     quiet = not sys.stderr.isatty() if quiet is None else quiet  # a bar on a terminal only
@@ -217,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.output is not None:
             check_output_folder(args.output)
         if args.input is not None:  # streamed in chunks: bounded memory, same output as one batch
-            from stancelab.data.streaming import check_input
+            from stancelab.data.records import check_input
 
             check_input(args.input, args.chunk_size)  # bad files and first-chunk rows fail before the model loads
             model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)

@@ -1,18 +1,27 @@
-"""One reader for users' files: bytes, text, CSV records and JSON lines, each error one line that
-names the file, the line and the field."""
+"""One reader for users' files: bytes, text, CSV rows and JSON lines, streamed, each error one line
+that names the file, the line and the field.
+
+Every CSV and JSON-lines file the project reads (schema CSVs, benchmark files, quotes to score,
+predictions to evaluate) goes through :func:`csv_rows` or :func:`jsonl_rows`; whole-file readers
+(:func:`read_csv_records`) and the chunked one (:func:`record_chunks`) are built on them.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
-from collections.abc import Iterable, Iterator
+import re
+from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from stancelab.errors import UserError, located
+
+CHUNK = 5000
+_LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # a line break of old Mac files (SemEval's CSVs use them)
 
 
 def sha256_file(path: Path) -> str:
@@ -48,68 +57,138 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
                       "save the file as UTF-8", line=line) from None
 
 
-def json_records(numbered_lines: Iterable[tuple[int, str]], path: Path | str,
-                 expected: str) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for every non-blank line of a JSON-lines file; a line that is not a JSON
-    object is an error naming the file and line. ``expected`` says what an object should hold."""
-    for number, line in numbered_lines:
-        if not line.strip():
-            continue
+def _lines(handle, path: Path, encoding: str = "utf-8") -> Iterator[str]:
+    """Decoded lines of a binary file, each with its line break (\\n, \\r\\n or a lone \\r); a wrong
+    encoding names the line it is on."""
+    number = 0
+    for raw in handle:
+        number += 1
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{number}: invalid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise UserError(f"{path}:{number}: expected a JSON object with {expected}")
-        yield number, record
+            line = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise located(path, f"not valid {encoding} text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                          "save the file as UTF-8", line=number) from None
+        if number == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        pieces = _LONE_CR.split(line) if "\r" in line[:-2] else [line]
+        yield from (p for p in pieces if p)
+
+
+def csv_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = (), *,
+             encoding: str = "utf-8") -> Iterator[tuple[dict[str, str], int]]:
+    """``(row, line)`` for every non-blank CSV record: the ``required`` and ``optional`` columns the
+    header has, every value a string (no NA guessing). Strict: a missing or duplicate column, a
+    record with the wrong number of fields, a NUL byte or broken quoting is an error naming the line."""
+    # the csv module's default field limit (128 KiB) would call one long quote "malformed"
+    csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
+    with open_binary(path) as handle:
+        reader = csv.reader(_lines(handle, path, encoding), strict=True)
+        start = 1
+        try:
+            header = [h.strip() for h in next(reader, [])]
+            if not header:
+                raise UserError(f"{path}: empty file, expected a header with columns {', '.join(required)}")
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise located(path, f"missing column(s) {', '.join(missing)}; found {', '.join(header[:20])}"
+                              + (" ..." if len(header) > 20 else ""), line=1)
+            dupes = sorted(h for h, n in Counter(header).items() if n > 1)
+            if dupes:
+                raise located(path, f"duplicate column(s) {', '.join(dupes[:20])}", line=1)
+            keep = [(i, c) for i, c in enumerate(header) if c in required or c in optional]
+            start = reader.line_num + 1
+            for row in reader:
+                if row and not (len(row) == 1 and not row[0].strip()):
+                    if len(row) != len(header):
+                        raise located(path, f"expected {len(header)} fields, found {len(row)}", line=start)
+                    if any("\x00" in value for value in row):
+                        raise located(path, "contains NUL bytes: not a text CSV file", line=start)
+                    yield {c: row[i] for i, c in keep}, start
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise located(path, f"malformed CSV ({exc}); check for an unterminated quote", line=start) from None
+
+
+def jsonl_rows(path: Path, expected: str, *, encoding: str = "utf-8") -> Iterator[tuple[dict, int]]:
+    """``(object, line)`` for every non-blank line of a JSON-lines file; a line that is not a JSON object
+    is an error naming the file and line, and so is a file without any. ``expected`` says what an object
+    should hold. Only \\n ends a JSON line: ``json.dumps(ensure_ascii=False)`` leaves U+2028, a lone \\r ...
+    inside strings."""
+    seen = False
+    with open_binary(path) as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise located(path, f"not valid {encoding} text (byte 0x{raw[exc.start]:02x} at column "
+                              f"{exc.start + 1}); save the file as UTF-8", line=number) from None
+            if number == 1:
+                line = line.lstrip("\ufeff")
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise located(path, f"invalid JSON ({exc.msg} at column {exc.colno})", line=number) from None
+            if not isinstance(record, dict):
+                raise located(path, f"expected a JSON object with {expected}", line=number)
+            seen = True
+            yield record, number
+    if not seen:
+        raise UserError(f"{path}: empty file, expected JSON lines with {expected}")
 
 
 def read_csv_records(path: Path, required: tuple[str, ...], *, encoding: str = "utf-8",
                      optional: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Parse a CSV strictly with the ``csv`` module (no NA guessing: every value is a string).
-
-    Errors name the file, the line and the field. The returned frame has a ``_line`` column with
-    the physical line each record starts on.
-    """
-    text = read_text(path, encoding)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
-        raise UserError(f"{path}: empty file, expected a header with columns {', '.join(required)}")
-    if "\x00" in text:
-        raise located(path, "contains NUL bytes: not a text CSV file", line=text[: text.index("\x00")].count("\n") + 1)
-    # The csv module's default field limit (128 KiB) would turn one long text into a misleading
-    # "malformed CSV" error; a field can be as long as the file.
-    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except csv.Error as exc:
-        raise located(path, f"malformed CSV header ({exc})", line=1) from None
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise located(path, f"missing column(s) {', '.join(missing)}; found {', '.join(header)}", line=1)
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise located(path, f"duplicate column(s) {', '.join(dupes)}", line=1)
-    keep = [c for c in header if c in required or c in optional]
-    rows, lines = [], []
-    start = reader.line_num + 1
-    try:
-        for record in reader:
-            if not record or (len(record) == 1 and not record[0].strip()):
-                start = reader.line_num + 1
-                continue
-            if len(record) != len(header):
-                raise located(path, f"expected {len(header)} fields, found {len(record)}", line=start)
-            rows.append(dict(zip(header, record)))
-            lines.append(start)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise located(path, f"malformed CSV ({exc}); check for an unterminated quote", line=start) from None
-    frame = pd.DataFrame(rows, columns=header, dtype=object)[keep] if rows else pd.DataFrame(columns=keep, dtype=object)
-    frame["_line"] = lines
+    """A whole CSV as a frame of strings (:func:`csv_rows`), with a ``_line`` column: the physical line
+    each record starts on."""
+    rows = list(csv_rows(path, required, optional, encoding=encoding))
+    frame = pd.DataFrame([r for r, _ in rows], dtype=object) if rows else pd.DataFrame(columns=list(required),
+                                                                                        dtype=object)
+    frame["_line"] = [line for _, line in rows]
     return frame
 
 
-# --------------------------------------------------------------------------- validation
+def record_chunks(path: Path, size: int = CHUNK) -> Iterator[tuple[list[dict], list[int]]]:
+    """Chunks of (records, line numbers) of quotes to score: a .csv (text,target[,actor,id]) or .jsonl."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = csv_rows(path, ("text", "target"), ("actor", "id"))
+    elif suffix in (".jsonl", ".ndjson"):
+        rows = jsonl_rows(path, "text and target")
+    else:
+        raise UserError(f"{path}: unsupported input type '{suffix}'; use .csv or .jsonl")
+    records, lines = [], []
+    for record, line in rows:
+        records.append(record)
+        lines.append(line)
+        if len(records) >= size:
+            yield records, lines
+            records, lines = [], []
+    if records:
+        yield records, lines
+
+
+def read_records(path: Path) -> tuple[list[dict], list[int]]:
+    """All records of a quotes file and their line numbers (see :func:`record_chunks`)."""
+    records, lines = [], []
+    for chunk, numbers in record_chunks(path, 1 << 62):
+        records += chunk
+        lines += numbers
+    return records, lines
+
+
+def check_input(path: Path, size: int = CHUNK) -> None:
+    """Fail early, before a model is loaded: a missing file, an unsupported type, or a bad row within
+    the first chunk (empty file, wrong encoding, malformed CSV or JSON, missing columns). Rows further
+    down are checked as they stream; the output is still complete or absent."""
+    next(iter(record_chunks(path, size)), None)
+
+
+def count_lines(path: Path) -> int:
+    """Lines in a file (an upper bound on its records, for the progress bar), read in blocks."""
+    count = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count

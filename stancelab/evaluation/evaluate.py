@@ -199,8 +199,7 @@ def read_predictions(path: Path | str) -> pd.DataFrame:
         frame = records.read_csv_records(path, ("id", "target", "stance"), optional=("sentiment",))
     elif suffix in (".jsonl", ".ndjson"):
         rows = []
-        numbered = enumerate(records.read_text(path).split("\n"), 1)
-        for number, record in records.json_records(numbered, path, "id, target and stance"):
+        for record, number in records.jsonl_rows(path, "id, target and stance"):
             for key in ("id", "target", "stance"):
                 if record.get(key) is None:
                     raise UserError(f"{path}:{number}: field '{key}': missing")
@@ -208,8 +207,6 @@ def read_predictions(path: Path | str) -> pd.DataFrame:
                 raise UserError(f"{path}:{number}: field 'sentiment': missing")
             rows.append({**{k: str(record[k]) for k in ("id", "target", "stance", "sentiment") if k in record},
                             "_line": number})
-        if not rows:
-            raise UserError(f"{path}: empty file, expected JSON lines with id, target and stance")
         frame = pd.DataFrame(rows, dtype=object)
         if "sentiment" in frame and frame["sentiment"].isna().any():
             row = frame.index[frame["sentiment"].isna()][0]
