@@ -3,8 +3,8 @@
 Every step is a switch so its value can be measured rather than assumed. The defaults are the
 usual choices for Arabic social-media and news text (see the datasheet in ``data/README.md``).
 
-``normalize_text`` is a plain function; ``TextNormalizer`` wraps it as a scikit-learn transformer
-so the fitted pipeline scores raw text.
+``normalize_text`` is a plain function; :class:`features.vectorizer.TextFeatures` applies it word by
+word in front of the TF-IDF blocks, so the fitted model scores raw text.
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ import re
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
-import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 
 # Harakat (fathatan .. sukun), Quranic annotation marks and superscript (dagger) alef U+0670.
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
@@ -66,8 +63,38 @@ def normalize_text(text: str, steps: NormalizeSteps = NormalizeSteps()) -> str:
 
 
 def normalize_texts(texts, steps: NormalizeSteps = NormalizeSteps()) -> list[str]:
-    """``normalize_text`` of each text (``str()`` of each value), with the per-call set-up done once."""
-    return list(map(_normalizer(steps), map(str, texts)))
+    """``normalize_text`` of each text (``str()`` of each value), word by word.
+
+    No step reaches across whitespace (every pattern stops at it, and the last step collapses it), so
+    a text normalises as its whitespace-separated words do, joined by one space; each distinct word is
+    normalised once and remembered (a bounded memory per setting of the steps). The same result as
+    :func:`normalize_text` (a property test checks it on any text)."""
+    memory, normalise = _memory(steps), _normalizer(steps)
+    get = memory.get
+    out = []
+    for text in map(str, texts):
+        words = text.split()
+        found = [get(w) for w in words]
+        if None in found:
+            if len(memory) > _MEMORY_LIMIT:
+                memory.clear()
+            found = [normalise(w) if f is None else f for w, f in zip(words, found)]
+            memory.update(zip(words, found))
+        out.append(" ".join([f for f in found if f]))
+    return out
+
+
+_MEMORY_LIMIT = 1 << 18
+
+
+@lru_cache(maxsize=64)
+def _memory(steps: NormalizeSteps) -> dict[str, str]:
+    return {}
+
+
+def normaliser(steps: NormalizeSteps = NormalizeSteps()):
+    """``normalize_text`` for these steps as a function of one text, its set-up done once."""
+    return _normalizer(steps)
 
 
 @lru_cache(maxsize=64)
@@ -82,6 +109,8 @@ def _normalizer(steps: NormalizeSteps):
     triple, repeat_subn = _TRIPLE.search, _REPEAT.subn
 
     def normalise(text: str) -> str:
+        if "\x00" in text:  # never text; and numpy's strings (the vocabulary) cannot end with it
+            text = text.replace("\x00", "")
         if urls and ("://" in text or "w." in text or "W." in text):
             text = url_sub(" ", text)
         if mentions and "@" in text:
@@ -129,36 +158,3 @@ def _letter_map(alef: bool, alef_maqsura: bool, teh_marbuta: bool, digits: bool)
     by_char = {chr(code): value for code, value in table.items()}
     pattern = re.compile("[" + "".join(re.escape(c) for c in by_char) + "]")
     return pattern, lambda match: by_char[match.group()]
-
-
-class TextNormalizer(TransformerMixin, BaseEstimator):
-    """Normalise the ``text`` column of a DataFrame (other columns pass through unchanged).
-
-    ``steps`` maps step names of :class:`NormalizeSteps` to on/off; steps it omits keep their
-    defaults, which live in :class:`NormalizeSteps` only.
-    """
-
-    def __init__(self, steps=None, column="text"):
-        self.steps = steps
-        self.column = column
-
-    def normalize_steps(self) -> NormalizeSteps:
-        """The steps as a :class:`NormalizeSteps`; a ValueError names unknown step names."""
-        unknown = set(self.steps or {}) - set(NormalizeSteps.names())
-        if unknown:
-            raise ValueError(f"unknown normalisation step(s) {sorted(unknown)}; known: {NormalizeSteps.names()}")
-        return NormalizeSteps(**{name: bool(value) for name, value in (self.steps or {}).items()})
-
-    def fit(self, X, y=None):
-        return self
-
-    def transform(self, X):
-        steps = self.normalize_steps()
-        if isinstance(X, pd.DataFrame):
-            out = X.copy()
-            out[self.column] = normalize_texts(X[self.column], steps)
-            return out
-        return np.asarray(normalize_texts(X, steps), dtype=object)
-
-    def get_feature_names_out(self, input_features=None):
-        return np.asarray(input_features if input_features is not None else [self.column], dtype=object)

@@ -1,4 +1,4 @@
-"""One TF-IDF transformer for word and ``char_wb`` n-grams, equal to scikit-learn's ``TfidfVectorizer``.
+"""The shared feature block: word and ``char_wb`` TF-IDF, equal to scikit-learn's ``TfidfVectorizer``.
 
 ``TfidfFeatures(analyzer, ngram_range, min_df, sublinear_tf)`` gives the same vocabulary (sorted terms),
 the same idf and the same l2-normalised matrix as::
@@ -6,49 +6,52 @@ the same idf and the same l2-normalised matrix as::
     TfidfVectorizer(analyzer=analyzer, ngram_range=ngram_range, min_df=min_df, sublinear_tf=sublinear_tf,
                     lowercase=False, token_pattern=WORD_TOKEN_PATTERN)
 
-(checked by hypothesis tests in ``tests/test_vectorizer.py``). Why a second implementation at all: the
-model scores each quote once per call of ``predict``, and scikit-learn's analysers build every n-gram
-as a Python string, for every quote, every time. Here
+and ``TextFeatures(word={...}, char={...})`` the same matrix as a ``FeatureUnion`` of the two
+(checked by hypothesis tests in ``tests/test_vectorizer.py``). Why not scikit-learn's own: the model
+cuts every quote into n-grams on every ``predict`` call, and scikit-learn's analysers build each n-gram
+as a Python string, every time. Here
 
-* a ``char_wb`` n-gram never crosses a word, so each distinct word is analysed once and its column ids
-  are remembered (a bounded dict that is never saved with the model);
-* word n-grams are looked up token by token in one dict;
-* counting, sublinear tf, idf and l2 normalisation are a handful of array operations on one CSR matrix.
+* the text is split at whitespace once for both blocks; every n-gram lies within one word (``char_wb``)
+  or is a run of the words' tokens (word n-grams), so each distinct word is analysed once and its
+  column ids are remembered (a bounded memory that is never saved with the model);
+* a known word n-gram is found from integers: its document frequency is at most its (n-1)-prefix's, so
+  its prefix is known too, and ``prefix column x width + last token column`` is its key;
+* terms are found by binary search in the sorted vocabulary (no dict to build when a model loads);
+* counting, sublinear tf, idf and the l2 norm of each block are a few array operations on one CSR matrix.
 
-Only public scikit-learn and scipy API is used. Normalisation (lower-casing included) happens before,
-in :class:`features.normalize.TextNormalizer`.
+Only public scikit-learn and scipy API is used. ``TfidfFeatures`` takes normalised texts;
+``TextFeatures`` normalises raw ones itself (:mod:`features.normalize`).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from itertools import repeat
 from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
+
+from features.normalize import NormalizeSteps, normaliser, normalize_texts
 
 WORD_TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # scikit-learn's default: words of two or more letters
 _TOKENS = re.compile(WORD_TOKEN_PATTERN).findall
-_CACHE_LIMIT = 1 << 18  # distinct words remembered per fitted block before the memory starts afresh
+_MEMORY_LIMIT = 1 << 18  # distinct words remembered per fitted block before the memory starts afresh
 _EMPTY = np.empty(0, dtype=np.int64)
-_UNSAVED = ("_index", "_words", "_keys", "_key_columns")  # rebuilt from terms_ at load
 
 
 def char_wb_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
     """The ``char_wb`` n-grams of one word, as scikit-learn makes them: the word padded with one space
-    on each side; a padded word shorter than ``n`` gives itself once."""
+    on each side; a padded word no longer than ``n`` gives itself once, and no longer n-grams."""
     padded = f" {word} "
     size = len(padded)
     out = []
     for n in range(min_n, max_n + 1):
         if size <= n:
             out.append(padded)
-            break  # scikit-learn adds a short padded word once, then stops
+            break
         out.extend(padded[i:i + n] for i in range(size - n + 1))
     return out
 
@@ -62,10 +65,12 @@ def word_ngrams(tokens: list[str], min_n: int, max_n: int) -> list[str]:
 
 
 class TfidfFeatures(TransformerMixin, BaseEstimator):
-    """TF-IDF of word or ``char_wb`` n-grams of already normalised texts (an iterable of ``str``).
+    """TF-IDF of word or ``char_wb`` n-grams of already normalised texts (an iterable of ``str``; the
+    normaliser removes NUL, which numpy's strings cannot end with).
 
-    Fitted attributes: ``terms_`` (the vocabulary, sorted, as an array of strings: one array saves and
-    loads far faster than a dict of a few hundred thousand entries) and ``idf_``.
+    Fitted attributes: ``terms_`` (the vocabulary, sorted, one array of strings: far faster to save and
+    load than a dict of a few hundred thousand entries), ``idf_``, and for word n-grams from unigrams
+    up, ``ngram_keys_`` / ``ngram_columns_`` (each longer n-gram's integer key and column, by key).
     """
 
     def __init__(self, analyzer="word", ngram_range=(1, 2), min_df=1, sublinear_tf=True):
@@ -73,14 +78,6 @@ class TfidfFeatures(TransformerMixin, BaseEstimator):
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.sublinear_tf = sublinear_tf
-
-    # ------------------------------------------------------------------ analysis
-    def _check_params(self):
-        if self.analyzer not in ("word", "char_wb"):
-            raise ValueError(f"analyzer must be 'word' or 'char_wb', not {self.analyzer!r}")
-        low, high = self.ngram_range
-        if not 1 <= low <= high:
-            raise ValueError(f"ngram_range must be (low, high) with 1 <= low <= high, not {self.ngram_range}")
 
     def analyze(self, text: str) -> list[str]:
         """All n-grams of one text, repeats included (``TfidfVectorizer.build_analyzer()``'s output)."""
@@ -91,16 +88,14 @@ class TfidfFeatures(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None):
-        self._fit(X)
-        return self
-
-    def fit_transform(self, X, y=None):
-        return self._fit(X).transform(X)
-
-    def _fit(self, X):
-        self._check_params()
-        texts = _texts(X)
+        if self.analyzer not in ("word", "char_wb"):
+            raise ValueError(f"analyzer must be 'word' or 'char_wb', not {self.analyzer!r}")
         low, high = self.ngram_range
+        if not 1 <= low <= high:
+            raise ValueError(f"ngram_range must be (low, high) with 1 <= low <= high, not {self.ngram_range}")
+        if self.analyzer == "word" and low != 1:
+            raise ValueError("word n-grams start at unigrams (ngram_range (1, n)): longer ones are found from them")
+        texts = _texts(X)
         df: Counter = Counter()
         if self.analyzer == "word":
             for text in texts:
@@ -115,153 +110,221 @@ class TfidfFeatures(TransformerMixin, BaseEstimator):
                         g = grams[word] = frozenset(char_wb_ngrams(word, low, high))
                     found |= g
                 df.update(found)
-        n_docs = len(texts)
-        least = self.min_df if isinstance(self.min_df, Integral) else self.min_df * n_docs
+        least = self.min_df if isinstance(self.min_df, Integral) else self.min_df * len(texts)
         terms = sorted(term for term, count in df.items() if count >= least)
         if not terms:
             raise ValueError("empty vocabulary: no n-gram occurs in at least min_df training texts")
         counts = np.fromiter((df[t] for t in terms), dtype=np.float64, count=len(terms))
         self.terms_ = np.asarray(terms, dtype=str)
-        self.idf_ = np.log((1.0 + n_docs) / (1.0 + counts)) + 1.0
-        self.n_features_out_ = len(terms)
-        self._reset()
+        self.idf_ = np.log((1.0 + len(texts)) / (1.0 + counts)) + 1.0
+        self.ngram_keys_, self.ngram_columns_ = self._ngram_index(terms)
         return self
 
-    # ------------------------------------------------------------------ transform
-    def _reset(self):
-        terms = self.terms_.tolist()
-        self._index = index = {t: i for i, t in enumerate(terms)}
-        self._words: dict[str, np.ndarray] = {}
+    def _ngram_index(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        if self.analyzer != "word":
+            return _EMPTY, _EMPTY
+        index = {t: i for i, t in enumerate(terms)}
         keys, columns = [], []
-        if self.analyzer == "word" and self.ngram_range[0] == 1:
-            width = len(terms)
-            for column, term in enumerate(terms):
-                head, space, last = term.rpartition(" ")
-                if space:
-                    keys.append(index[head] * width + index[last])
-                    columns.append(column)
-        order = np.argsort(np.asarray(keys, dtype=np.int64), kind="stable")
-        self._keys = np.asarray(keys, dtype=np.int64)[order]
-        self._key_columns = np.asarray(columns, dtype=np.int64)[order]
+        for column, term in enumerate(terms):
+            head, space, last = term.rpartition(" ")
+            if space:
+                keys.append(index[head] * len(terms) + index[last])
+                columns.append(column)
+        keys_arr = np.asarray(keys, dtype=np.int64)
+        order = np.argsort(keys_arr, kind="stable")
+        return keys_arr[order], np.asarray(columns, dtype=np.int64)[order]
 
-    def __getstate__(self):  # the lookup dict and the word memory are rebuilt, never saved
-        return {k: v for k, v in self.__dict__.items() if k not in _UNSAVED}
+    # ------------------------------------------------------------------ transform
+    def lookup(self, grams: list[str]) -> np.ndarray:
+        """The columns of ``grams`` (-1 for an unknown one), by binary search in the sorted vocabulary.
+        numpy's string order is Python's (code points), so it is the order ``terms_`` was sorted in."""
+        if not grams:
+            return _EMPTY
+        query = np.asarray(grams, dtype=str)
+        at = np.minimum(np.searchsorted(self.terms_, query), len(self.terms_) - 1)
+        return np.where(self.terms_[at] == query, at, -1).astype(np.int64)
 
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if "terms_" in state:
-            self._reset()
+    def ids_of(self, words: list[str]) -> list[np.ndarray]:
+        """For each (normalised) word, in one binary search for all of them: the columns of its known
+        ``char_wb`` n-grams, or for word n-grams the unigram column of each of its tokens (-1 for an
+        unknown token: it still separates its neighbours). A word may hold spaces (a hashtag the
+        normaliser split)."""
+        low, high = self.ngram_range
+        if self.analyzer == "word":
+            grams = [_TOKENS(w) for w in words]
+        else:
+            grams = [[g for part in w.split() for g in char_wb_ngrams(part, low, high)] for w in words]
+        ids = np.split(self.lookup([g for each in grams for g in each]), np.cumsum([len(g) for g in grams])[:-1])
+        return ids if self.analyzer == "word" else [i[i >= 0] for i in ids]
 
-    def _word(self, word: str) -> np.ndarray:
-        """The column ids of one word's known ``char_wb`` n-grams (remembered per word)."""
-        ids = self._words.get(word)
-        if ids is None:
-            if len(self._words) >= _CACHE_LIMIT:
-                self._words = {}
-            index = self._index
-            low, high = self.ngram_range
-            found = [index[g] for g in char_wb_ngrams(word, low, high) if g in index]
-            ids = self._words[word] = np.asarray(found, dtype=np.int64) if found else _EMPTY
-        return ids
-
-    def _tokens(self, word: str) -> np.ndarray:
-        """The unigram columns of one whitespace-separated word's tokens, -1 for an unknown token."""
-        ids = self._words.get(word)
-        if ids is None:
-            if len(self._words) >= _CACHE_LIMIT:
-                self._words = {}
-            get = self._index.get
-            ids = self._words[word] = np.asarray([get(t, -1) for t in _TOKENS(word)], dtype=np.int64)
-        return ids
-
-    def _split(self, texts: list[str], lookup) -> tuple[np.ndarray, np.ndarray]:
-        """Each word's remembered ids, concatenated, and each text's slice of them (an indptr)."""
-        words, ends = [], []
-        for text in texts:
-            words.extend(text.split())
-            ends.append(len(words))
-        get = self._words.get
-        parts = [get(w) for w in words]
-        parts = [lookup(w) if p is None else p for w, p in zip(words, parts)]
-        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-        per_word = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=per_word[1:])
-        ids = np.concatenate(parts) if parts else _EMPTY
-        return ids, per_word[np.asarray([0, *ends], dtype=np.int64)]
-
-    def _columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """``(indices, indptr)``: the column ids of each text's known n-grams, repeats included."""
-        if self.analyzer == "char_wb":
-            return self._split(texts, self._word)
-        if self.ngram_range[0] > 1:
-            return self._columns_by_string(texts)
-        # Word n-grams as integers: an n-gram's document frequency is at most its (n-1)-prefix's, so a
-        # known n-gram always has a known prefix, and its key is prefix column x width + last token column.
-        tokens, indptr = self._split(texts, self._tokens)
-        rows = np.repeat(np.arange(len(texts)), np.diff(indptr))
-        found_rows, found_cols = [rows[tokens >= 0]], [tokens[tokens >= 0]]
-        prefix = tokens
-        width = len(self.terms_)
+    def longer_ngrams(self, tokens: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, columns)`` of the known word n-grams from bigrams up, given every token's unigram
+        column (-1: unknown) in text order and its text (``rows``); see the module's docstring."""
+        found_rows, found_cols = [_EMPTY], [_EMPTY]
+        prefix, width = tokens, len(self.terms_)
         for n in range(2, self.ngram_range[1] + 1):
-            if len(prefix) < 2:
+            if len(prefix) < 2 or not len(self.ngram_keys_):
                 break
             prefix, last = prefix[:-1], tokens[n - 1:]
-            same = rows[: len(prefix)] == rows[n - 1:]
-            keys = np.where(same & (prefix >= 0) & (last >= 0), prefix * width + last, -1)
-            at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1) if len(self._keys) else None
-            prefix = np.where((keys >= 0) & (self._keys[at] == keys), self._key_columns[at], -1) \
-                if at is not None else np.full(len(keys), -1)
+            keys = np.where((rows[: len(prefix)] == rows[n - 1:]) & (prefix >= 0) & (last >= 0),
+                            prefix * width + last, -1)
+            at = np.minimum(np.searchsorted(self.ngram_keys_, keys), len(self.ngram_keys_) - 1)
+            prefix = np.where((keys >= 0) & (self.ngram_keys_[at] == keys), self.ngram_columns_[at], -1)
             found_rows.append(rows[: len(prefix)][prefix >= 0])
             found_cols.append(prefix[prefix >= 0])
-        rows, cols = np.concatenate(found_rows), np.concatenate(found_cols)
-        order = np.argsort(rows, kind="stable")
-        counts = np.bincount(rows, minlength=len(texts))
-        out = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=out[1:])
-        return cols[order], out
-
-    def _columns_by_string(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        get = self._index.get
-        found, ends = [], []
-        for text in texts:
-            found.extend(map(get, self.analyze(text), repeat(-1)))
-            ends.append(len(found))
-        ids = np.fromiter(found, dtype=np.int64, count=len(found))
-        known = np.zeros(len(ids) + 1, dtype=np.int64)
-        np.cumsum(ids >= 0, out=known[1:])
-        return ids[ids >= 0], known[np.asarray([0, *ends], dtype=np.int64)]
+        return np.concatenate(found_rows), np.concatenate(found_cols)
 
     def transform(self, X) -> sp.csr_matrix:
         """The l2-normalised TF-IDF matrix (``float64`` CSR, one row per text)."""
         check_is_fitted(self, "terms_")
-        texts = _texts(X)
-        indices, indptr = self._columns(texts)
-        matrix = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(texts), len(self.terms_)))
-        matrix.sum_duplicates()  # counts per (text, column), columns sorted within each row
-        if self.sublinear_tf:
-            np.log(matrix.data, out=matrix.data)
-            matrix.data += 1.0
-        matrix.data *= self.idf_[matrix.indices]
-        return normalize(matrix, copy=False)
+        return tfidf_matrix([(self, 0)], _texts(X), len(self.terms_), _memory(self))
+
+    def __getstate__(self):  # the word memory is rebuilt as words come, never saved
+        return {k: v for k, v in self.__dict__.items() if k != "_memory"}
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "terms_")
         return np.asarray(self.terms_, dtype=object)
 
 
+class TextFeatures(TransformerMixin, BaseEstimator):
+    """The shared block of raw texts: the normaliser, then word and ``char_wb`` TF-IDF side by side, as
+    ``FeatureUnion([("word", ...), ("char", ...)])`` of normalised texts would give them (each block
+    l2-normalised on its own). ``normalize`` is the normaliser's steps (see
+    :class:`features.normalize.NormalizeSteps`); ``word`` and ``char`` the blocks' settings
+    (``ngram_range``, ``min_df``, ``sublinear_tf``) or None. Feature names are ``word__<n-gram>`` and
+    ``char__<n-gram>``.
+
+    No normalisation step reaches across whitespace, so each distinct raw word is normalised and
+    analysed for both blocks once, and remembered: a text is split once, and each of its words is one
+    look-up."""
+
+    def __init__(self, normalize=None, word=None, char=None):
+        self.normalize = normalize
+        self.word = word
+        self.char = char
+
+    def steps(self) -> NormalizeSteps:
+        unknown = set(self.normalize or {}) - set(NormalizeSteps.names())
+        if unknown:
+            raise ValueError(f"unknown normalisation step(s) {sorted(unknown)}; known: {NormalizeSteps.names()}")
+        return NormalizeSteps(**{name: bool(on) for name, on in (self.normalize or {}).items()})
+
+    def fit(self, X, y=None):
+        texts = normalize_texts(_texts(X), self.steps())
+        blocks = [(name, TfidfFeatures(analyzer=analyzer, **dict(params)).fit(texts))
+                  for name, analyzer, params in (("word", "word", self.word), ("char", "char_wb", self.char))
+                  if params is not None]
+        if not blocks:
+            raise ValueError("at least one of the word or char TF-IDF blocks must be configured")
+        self.blocks_ = blocks
+        sizes = [len(block.terms_) for _, block in blocks]
+        self.offsets_ = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
+        self.n_features_out_ = int(sum(sizes))
+        return self
+
+    def fit_transform(self, X, y=None):
+        return self.fit(X).transform(X)
+
+    def transform(self, X) -> sp.csr_matrix:
+        check_is_fitted(self, "blocks_")
+        return tfidf_matrix([(block, int(offset)) for (_, block), offset in zip(self.blocks_, self.offsets_)],
+                            _texts(X), self.n_features_out_, _memory(self), normaliser(self.steps()))
+
+    def __getstate__(self):  # the word memory is rebuilt as words come, never saved
+        return {k: v for k, v in self.__dict__.items() if k != "_memory"}
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        check_is_fitted(self, "blocks_")
+        return np.concatenate([np.char.add(f"{name}__", block.terms_).astype(object)
+                               for name, block in self.blocks_])
+
+
+def _memory(owner) -> dict:
+    """The raw word -> per-block ids memory of a fitted block (bounded; starts afresh when full)."""
+    memory = owner.__dict__.setdefault("_memory", {})
+    if len(memory) > _MEMORY_LIMIT:
+        memory.clear()
+    return memory
+
+
+def tfidf_matrix(blocks: list[tuple[TfidfFeatures, int]], texts: list[str], width: int, memory: dict,
+                 normalise=None) -> sp.csr_matrix:
+    """TF-IDF of ``texts`` for fitted blocks placed side by side at their column offsets.
+
+    Counting is one sparse product, (texts x distinct words) @ (distinct words x columns), which sums
+    repeated n-grams without sorting; each distinct word's row holds its remembered ``char_wb`` and
+    unigram columns (``memory``, filled after ``normalise`` where given), and word n-grams from bigrams
+    up, which span words, enter as one extra "word" per occurrence. Then sublinear tf and idf per
+    block, and each block's rows scaled to unit l2 norm. Columns within a row are not sorted."""
+    words, ends = [], []
+    for text in texts:
+        words.extend(text.split())
+        ends.append(len(words))
+    position: dict[str, int] = {}
+    occurrence = np.fromiter((position.setdefault(w, len(position)) for w in words), dtype=np.int64,
+                             count=len(words))
+    distinct = list(position)
+    parts = [memory.get(w) for w in distinct]
+    new = [w for w, p in zip(distinct, parts) if p is None]
+    if new:
+        normalised = [normalise(w) for w in new] if normalise is not None else new
+        fresh = dict(zip(new, zip(*(block.ids_of(normalised) for block, _ in blocks))))
+        memory.update(fresh)
+        parts = [fresh[w] if p is None else p for w, p in zip(distinct, parts)]
+    word_ends = np.asarray([0, *ends], dtype=np.int64)
+    word_rows = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(word_ends))
+    columns, extra_rows, extra_cols = [], [_EMPTY], [_EMPTY]
+    for k, (block, offset) in enumerate(blocks):
+        ids = [p[k] for p in parts]
+        if block.analyzer == "word":
+            tokens = [ids[i] for i in occurrence.tolist()]
+            lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+            rows, cols = block.longer_ngrams(np.concatenate(tokens) if tokens else _EMPTY,
+                                             np.repeat(word_rows, lengths))
+            extra_rows.append(rows)
+            extra_cols.append(cols + offset)
+            ids = [i[i >= 0] for i in ids]
+        columns.append([i + offset for i in ids])
+    per_word = [np.concatenate(c) for c in zip(*columns)] if len(blocks) > 1 else columns[0]
+    extra_rows, extra_cols = np.concatenate(extra_rows), np.concatenate(extra_cols)
+    # rows of the right factor: the distinct words, then one per longer n-gram occurrence
+    lengths = np.fromiter(map(len, per_word), dtype=np.int64, count=len(per_word))
+    right_ptr = np.concatenate([[0], np.cumsum(lengths), np.sum(lengths) + np.arange(1, len(extra_cols) + 1)])
+    right = sp.csr_matrix((np.ones(right_ptr[-1]), np.concatenate([*per_word, extra_cols]), right_ptr),
+                          shape=(len(per_word) + len(extra_cols), width))
+    # rows of the left factor: each text's word occurrences, then its longer n-gram occurrences
+    left_rows = np.concatenate([word_rows, extra_rows])
+    left_cols = np.concatenate([occurrence, len(per_word) + np.arange(len(extra_cols), dtype=np.int64)])
+    order = np.argsort(left_rows, kind="stable")
+    left_ptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(left_rows, minlength=len(texts)), out=left_ptr[1:])
+    left = sp.csr_matrix((np.ones(len(left_cols)), left_cols[order], left_ptr), shape=(len(texts), right.shape[0]))
+    matrix = sp.csr_matrix(left @ right)
+    return _weigh(matrix, blocks)
+
+
+def _weigh(matrix: sp.csr_matrix, blocks: list[tuple[TfidfFeatures, int]]) -> sp.csr_matrix:
+    """Counts -> sublinear tf (per block's setting) x idf, each block's part of a row at unit l2 norm."""
+    starts = np.asarray([offset for _, offset in blocks], dtype=np.int64)
+    block_of = np.searchsorted(starts, matrix.indices, side="right") - 1
+    sublinear = [block.sublinear_tf for block, _ in blocks]
+    if all(sublinear):
+        np.log(matrix.data, out=matrix.data)
+        matrix.data += 1.0
+    elif any(sublinear):
+        mine = np.asarray(sublinear)[block_of]
+        matrix.data[mine] = np.log(matrix.data[mine]) + 1.0
+    matrix.data *= np.concatenate([block.idf_ for block, _ in blocks])[matrix.indices]
+    n_rows = matrix.shape[0]
+    slot = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(matrix.indptr)) * len(blocks) + block_of
+    norms = np.sqrt(np.bincount(slot, weights=matrix.data ** 2, minlength=n_rows * len(blocks)))
+    norms[norms == 0] = 1.0
+    matrix.data /= norms[slot]
+    return matrix
+
+
 def _texts(X) -> list[str]:
     if isinstance(X, str):
         raise ValueError("expected an iterable of texts, not one string")
     return X.tolist() if hasattr(X, "tolist") else list(X)
-
-
-def build_features(word: dict | None, char: dict | None):
-    """The shared feature block: word and/or ``char_wb`` TF-IDF of normalised texts, side by side.
-    ``word`` and ``char`` are the config sections (``ngram_range``, ``min_df``, ``sublinear_tf``)."""
-    from sklearn.pipeline import FeatureUnion
-
-    blocks = [(name, TfidfFeatures(analyzer=analyzer, **params))
-              for name, analyzer, params in (("word", "word", word), ("char", "char_wb", char)) if params is not None]
-    if not blocks:
-        raise ValueError("at least one of the word or char TF-IDF blocks must be configured")
-    return FeatureUnion(blocks)

@@ -63,7 +63,7 @@ def test_evidence_is_the_scored_row_times_the_class_weight(small, fitted):
     model = Predictor(fitted, "memory")
     row = small.iloc[0]
     result = model.predict([row.to_dict()])[0]
-    x = heads.featurize(fitted.named_steps["normalize"].transform(model_input(small.head(1)))["text"])
+    x = heads.featurize(small["text"].head(1))
     head = heads.head("stance", row["target"])
     classes = list(head.classes_)
     w = head.coef_[classes.index(result["stance"])] - head.coef_.mean(axis=0)
@@ -84,3 +84,17 @@ def test_a_target_with_one_stance_label_is_refused(small):
 def test_unknown_target_is_named(fitted, small):
     with pytest.raises(ValueError, match="unknown target"):
         fitted.predict(model_input(small.head(1)).assign(target="nope"))
+
+
+def test_top_per_row_equals_a_full_sort():
+    from stancelab.model.heads import top_per_row
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 40, size=200)
+    rows = np.repeat(np.arange(200), lengths)
+    values = rng.integers(1, 6, size=len(rows)).astype(float)  # many ties: broken by column
+    columns = rng.permutation(len(rows))
+    expected = np.lexsort((columns, -values, rows))
+    expected = expected[np.arange(len(expected)) - np.searchsorted(rows[expected], rows[expected]) < 5]
+    for block in (1 << 22, 64, 1):  # one block, several, one row each
+        assert top_per_row(rows, values, columns, 5, block).tolist() == expected.tolist()

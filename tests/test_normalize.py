@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.normalize import NormalizeSteps, TextNormalizer, normalize_text
+from features.normalize import NormalizeSteps, normalize_text, normalize_texts
 
 
 def test_arabic_steps_known_answers():
@@ -30,15 +30,14 @@ def test_each_step_can_be_switched_off():
     assert normalize_text("مُؤتمر", NormalizeSteps()) == "مؤتمر"  # hamza seats are kept
 
 
-def test_transformer_only_touches_text_column():
-    import pandas as pd
+def test_the_shared_block_normalises_raw_text_with_its_own_steps():
+    from features import TextFeatures
 
-    frame = pd.DataFrame({"text": ["أَهلاً"], "target": ["Covid Vaccine"], "actor": ["Lavrov"]})
-    out = TextNormalizer().fit_transform(frame)
-    assert out.loc[0, "text"] == "اهلا"
-    assert out.loc[0, "target"] == "Covid Vaccine" and out.loc[0, "actor"] == "Lavrov"
-    assert frame.loc[0, "text"] == "أَهلاً"  # input not modified
-    assert TextNormalizer(steps={"diacritics": False}).transform(frame).loc[0, "text"] == "اَهلاً"
+    raw, clean = ["أَهلاً بالمدرسة"], ["اهلا بالمدرسه"]
+    block = TextFeatures(word={"ngram_range": (1, 1)}).fit(raw + ["x yz"])
+    assert abs(block.transform(raw) - block.transform(clean)).max() == 0
+    kept = TextFeatures(normalize={"diacritics": False}, char={"ngram_range": (2, 2)}).fit(raw)
+    assert "char__اَ" in set(kept.get_feature_names_out())  # the step switched off: the fatha stays
 
 
 @settings(max_examples=300, deadline=None)
@@ -56,6 +55,7 @@ def _reference(text: str, steps: NormalizeSteps) -> str:
 
     from features import normalize as n
 
+    text = text.replace("\x00", "")
     if steps.urls:
         text = n._URL.sub(" ", text)
     if steps.mentions:
@@ -96,3 +96,12 @@ def test_str_split_whitespace_is_regex_whitespace():
 
     space = re.compile(r"\s")
     assert all((space.match(chr(c)) is not None) == chr(c).isspace() for c in range(0x110000))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_TRICKY, st.text()), max_size=6),
+       st.sampled_from([NormalizeSteps(), *[NormalizeSteps(**{f: False}) for f in NormalizeSteps.names()]]))
+def test_word_by_word_normalisation_equals_the_whole_text(texts, steps):
+    """normalize_texts works word by word and remembers words; normalize_text works on the whole text."""
+    assert normalize_texts(texts, steps) == [normalize_text(t, steps) for t in texts]
+    assert normalize_texts(texts, steps) == [normalize_text(t, steps) for t in texts]  # from memory

@@ -9,12 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from features.normalize import normalize_texts
-from features.vectorizer import WORD_TOKEN_PATTERN, TfidfFeatures
+from features.normalize import NormalizeSteps, normalize_texts
+from features.vectorizer import WORD_TOKEN_PATTERN, TextFeatures, TfidfFeatures
 
 WORDS = st.sampled_from(["a", "ab", "abc", "b", "ba", "سلام", "في", "إدلب", "x1", "__", "-", ".", "ceasefire", "،", "ab.cd"])
-TEXT = st.lists(WORDS, max_size=12).map(" ".join) | st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
-SETTINGS = st.sampled_from([("word", (1, 1)), ("word", (1, 2)), ("word", (1, 3)), ("word", (2, 3)),
+# texts as the normaliser hands them on: no NUL (numpy's strings, the vocabulary's store, drop a trailing one)
+TEXT = st.lists(WORDS, max_size=12).map(" ".join) | st.text(
+    alphabet=st.characters(codec="utf-8", blacklist_characters="\x00"), max_size=40)
+SETTINGS = st.sampled_from([("word", (1, 1)), ("word", (1, 2)), ("word", (1, 3)),
                             ("char_wb", (1, 3)), ("char_wb", (2, 5)), ("char_wb", (3, 3))])
 
 
@@ -62,12 +64,43 @@ def test_equal_on_mawqif(shared_datasets, setting):
     assert all(abs(s - ours.transform(test[:50])[i]).max() == 0 for i, s in enumerate(single) if s.nnz)
 
 
-def test_remembered_words_are_bounded_and_never_saved():
+def test_word_ngrams_start_at_unigrams():
+    with pytest.raises(ValueError, match="start at unigrams"):
+        TfidfFeatures("word", (2, 3)).fit(["a b c"])
+
+
+def test_remembered_words_are_never_saved():
     import pickle
 
     ours = TfidfFeatures("char_wb", (2, 3)).fit(["ab cd", "cd ef"])
     before = ours.transform(["ab zz"])
-    assert set(ours._words) == {"ab", "zz"}
+    assert set(ours._memory) == {"ab", "zz"}
     loaded = pickle.loads(pickle.dumps(ours))
-    assert loaded._words == {}
+    assert "_memory" not in loaded.__dict__
     assert abs(loaded.transform(["ab zz"]) - before).max() == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(train=st.lists(TEXT, min_size=2, max_size=12), test=st.lists(TEXT, max_size=6),
+       word=st.sampled_from([None, (1, 1), (1, 2), (1, 3)]), char=st.sampled_from([None, (1, 3), (2, 4)]),
+       steps=st.sampled_from([NormalizeSteps(), NormalizeSteps(**{n: False for n in NormalizeSteps.names()})]))
+def test_text_features_equal_the_normaliser_then_a_feature_union_of_vectorizers(train, test, word, char, steps):
+    """Raw text in: the block normalises word by word, remembers words, and still gives the matrix of
+    scikit-learn's vectorizers on the normalised texts."""
+    from sklearn.pipeline import FeatureUnion
+
+    if word is None and char is None:
+        return
+    blocks = [(name, _reference(analyzer, r, 1, True)) for name, analyzer, r in
+              (("word", "word", word), ("char", "char_wb", char)) if r is not None]
+    try:
+        ref = FeatureUnion(blocks).fit(normalize_texts(train, steps))
+    except ValueError:
+        return  # an empty vocabulary: covered by the single-block test
+    ours = TextFeatures(normalize=vars(steps), word={"ngram_range": word} if word else None,
+                        char={"ngram_range": char} if char else None).fit(train)
+    assert list(ours.get_feature_names_out()) == list(ref.get_feature_names_out())
+    texts = [*train, *test]
+    expected = ref.transform(normalize_texts(texts, steps))
+    assert abs(ours.transform(texts) - expected).max() <= 1e-12
+    assert abs(ours.transform(texts[::-1]) - expected[::-1]).max() <= 1e-12  # from memory, in another order

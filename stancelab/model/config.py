@@ -75,6 +75,8 @@ class ModelConfig(Strict):
     def _some_text_features(self):
         if self.word is None and self.char is None:
             raise ValueError("at least one of model.word and model.char must be set")
+        if self.word is not None and self.word.ngram_range[0] != 1:
+            raise ValueError("model.word.ngram_range must start at 1 (longer n-grams are found from unigrams)")
         return self
 
 

@@ -76,23 +76,40 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
             raise ValueError(f"unknown target(s) {unknown}; known targets: {list(self.targets_)}")
         return index
 
+    def _layout(self):
+        """Every head's coefficients side by side, built once per process (never saved): one product
+        of the shared rows with this matrix gives every head's decision function at once."""
+        layout = self.__dict__.get("_heads_layout")
+        if layout is None:
+            heads = [*self.stance_heads_, *([self.sentiment_head_] if self.sentiment_head_ is not None else [])]
+            spans, start = [], 0
+            for head in heads:
+                spans.append((start, start + len(head.coef_)))
+                start += len(head.coef_)
+            coef = np.ascontiguousarray(np.vstack([h.coef_ for h in heads]).T)
+            layout = self._heads_layout = (heads, spans, coef, np.concatenate([h.intercept_ for h in heads]))
+        return layout
+
     def proba_of(self, matrix, targets) -> list[np.ndarray]:
-        """Per task, the probabilities of the rows of ``matrix`` (from :meth:`featurize`)."""
+        """Per task, the probabilities of the rows of ``matrix`` (from :meth:`featurize`): each head's
+        ``predict_proba``, computed from its public ``coef_`` and ``intercept_`` in one product for all
+        heads (the softmax of the decision function, or for a two-class head its logistic)."""
         check_is_fitted(self, "stance_heads_")
         index = self.target_index(targets)
+        heads, spans, coef, intercept = self._layout()
+        scores = np.asarray(matrix @ coef) + intercept
         stance_classes = list(self.classes_[0])
         stance = np.zeros((matrix.shape[0], len(stance_classes)))
         for k in np.unique(index):
             rows = np.flatnonzero(index == k)
-            head = self.stance_heads_[k]
-            columns = [stance_classes.index(c) for c in head.classes_]
-            stance[np.ix_(rows, columns)] = head.predict_proba(matrix[rows] if len(rows) < len(index) else matrix)
+            columns = [stance_classes.index(c) for c in heads[k].classes_]
+            stance[np.ix_(rows, columns)] = _proba(scores[rows, spans[k][0]:spans[k][1]])
         if self.none_scale != 1.0 and NONE in stance_classes:
             stance[:, stance_classes.index(NONE)] *= self.none_scale
             stance /= stance.sum(axis=1, keepdims=True)
         out = [stance]
         if self.sentiment_head_ is not None:
-            out.append(self.sentiment_head_.predict_proba(matrix))
+            out.append(_proba(scores[:, spans[-1][0]:spans[-1][1]]))
         return out
 
     def predict_proba(self, X) -> list[np.ndarray]:
@@ -116,10 +133,47 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
             return self.sentiment_head_
         return self.stance_heads_[int(self.target_index([target])[0])]
 
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state.pop("_names", None)
-        return state
+    def evidence(self, matrix, labels: list[np.ndarray], targets, size: int = 5) -> list[list[list[dict]]]:
+        """For every row of ``matrix`` and every task, the ``size`` features that pushed that task's head
+        most towards the row's label: value x (class coefficient - mean coefficient), largest first,
+        positive ones only; read off the same sparse rows that were scored, for the whole batch at once."""
+        index = self.target_index(targets)
+        rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+        names = self.feature_names()
+        out = [[[] for _ in self.tasks_] for _ in range(matrix.shape[0])]
+        for t, task in enumerate(self.tasks_):
+            heads = self.stance_heads_ if task == "stance" else [self.sentiment_head_]
+            head_of_row = index if task == "stance" else np.zeros(matrix.shape[0], dtype=np.int64)
+            weights, column_of = self._label_weights(task, heads)
+            label_column = np.asarray([column_of[(int(h), str(label))] for h, label in zip(head_of_row, labels[t])])
+            value = matrix.data * weights[matrix.indices, label_column[rows]]
+            keep = np.flatnonzero(value > 0)
+            order = keep[top_per_row(rows[keep], value[keep], matrix.indices[keep], size)]
+            parts = self.__dict__.setdefault("_name_parts", {})  # column -> (kind, n-gram), as met
+            for row, column, weight in zip(rows[order].tolist(), matrix.indices[order].tolist(),
+                                           value[order].round(4).tolist()):
+                found = parts.get(column)
+                if found is None:
+                    kind, _, ngram = str(names[column]).partition("__")
+                    found = parts[column] = (kind, ngram.strip())
+                out[row][t].append({"ngram": found[1], "kind": found[0], "weight": weight})
+        return out
+
+    def _label_weights(self, task: str, heads):
+        """Columns: one per (head, label): that label's weight vector (see :func:`label_weights`)."""
+        cache = self.__dict__.setdefault("_label_weights_cache", {})
+        if task not in cache:
+            columns, column_of = [], {}
+            for h, head in enumerate(heads):
+                for label in head.classes_:
+                    column_of[(h, str(label))] = len(columns)
+                    columns.append(label_weights(head, label))
+            cache[task] = (np.ascontiguousarray(np.column_stack(columns)), column_of)
+        return cache[task]
+
+    def __getstate__(self):  # what is built from the fitted heads is rebuilt after loading
+        return {k: v for k, v in self.__dict__.items() if k not in ("_names", "_name_parts", "_heads_layout",
+                                                                  "_label_weights_cache")}
 
 
 def label_weights(head, label: str) -> np.ndarray | None:
@@ -134,18 +188,45 @@ def label_weights(head, label: str) -> np.ndarray | None:
     return coef[classes.index(label)] - coef.mean(axis=0)
 
 
-def top_evidence(row, weights: np.ndarray, names, size: int) -> list[dict]:
-    """The ``size`` features of one CSR ``row`` that push most towards a label: value x weight, largest
-    first, positive ones only."""
-    indices, values = row.indices, row.data
-    contributions = values * weights[indices]
-    keep = np.flatnonzero(contributions > 0)
-    order = keep[np.argsort(-contributions[keep], kind="stable")[:size]]
-    out = []
-    for column, weight in zip(indices[order].tolist(), contributions[order].tolist()):
-        kind, _, ngram = str(names[column]).partition("__")
-        out.append({"ngram": ngram.strip(), "kind": kind, "weight": round(weight, 4)})
-    return out
+def top_per_row(rows: np.ndarray, values: np.ndarray, columns: np.ndarray, size: int,
+                block: int = 1 << 22) -> np.ndarray:
+    """Positions of the ``size`` largest ``values`` of each row (``rows`` ascending), ordered by row,
+    then value (largest first), then column. Rows are laid side by side in padded blocks of about
+    ``block`` cells, so each row's largest are found by one partial sort, not by sorting everything."""
+    if not len(rows):
+        return np.empty(0, dtype=np.int64)
+    heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # each row's first entry
+    lengths = np.diff(np.r_[heads, len(rows)])
+    position = np.arange(len(rows)) - np.repeat(heads, lengths)
+    chosen, first = [], 0
+    while first < len(heads):
+        width, last = int(lengths[first]), first + 1
+        while last < len(heads) and max(width, int(lengths[last])) * (last + 1 - first) <= block:
+            width, last = max(width, int(lengths[last])), last + 1
+        lo, hi = heads[first], heads[last] if last < len(heads) else len(rows)
+        if width <= size:
+            chosen.append(np.arange(lo, hi))
+        else:
+            local = np.repeat(np.arange(last - first), lengths[first:last])
+            pad = np.full((last - first, width), -np.inf)
+            pad[local, position[lo:hi]] = values[lo:hi]
+            least = -np.partition(-pad, size - 1, axis=1)[:, size - 1]  # each row's size-th largest
+            chosen.append(lo + np.flatnonzero(values[lo:hi] >= least[local]))  # ties at the edge included
+        first = last
+    picked = np.concatenate(chosen)
+    picked = picked[np.lexsort((columns[picked], -values[picked], rows[picked]))]
+    return picked[np.arange(len(picked)) - np.searchsorted(rows[picked], rows[picked]) < size]
+
+
+def _proba(scores: np.ndarray) -> np.ndarray:
+    """LogisticRegression.predict_proba from its decision function: the logistic for two classes
+    (one column of scores), else the softmax."""
+    if scores.shape[1] == 1:
+        positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+        return np.column_stack([1.0 - positive, positive])
+    scores = scores - scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    return scores / scores.sum(axis=1, keepdims=True)
 
 
 def _as_frame(y, tasks) -> pd.DataFrame:

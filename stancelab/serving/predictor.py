@@ -19,10 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.normalize import normalize_texts
 from stancelab import tracking
 from stancelab.errors import UserError
-from stancelab.model.heads import label_weights, top_evidence
 from stancelab.model.io import load_pipeline
 from stancelab.model.pipeline import INPUT_COLUMNS
 
@@ -49,13 +47,12 @@ class Predictor:
 
     def __post_init__(self):
         self.heads = self.pipeline.named_steps["heads"]
-        self.steps = self.pipeline.named_steps["normalize"].normalize_steps()
+        self.heads.features_.steps()  # a model saved with settings this code does not know fails here
         self.tasks = list(self.heads.tasks_)
         names = self.metadata.get("targets") or {}
         self.targets: dict[str, list[str]] = {str(t): list(names.get(t, [t])) for t in self.heads.targets_}
         self._lookup = {target_key(n): t for t, aliases in self.targets.items() for n in [t, *aliases]}
         self._classes = [[str(c) for c in classes] for classes in self.heads.classes_]
-        self._weights: dict[tuple, np.ndarray | None] = {}
 
     # ------------------------------------------------------------------ input checks
     def resolve_target(self, name: str) -> str:
@@ -98,7 +95,7 @@ class Predictor:
     # ------------------------------------------------------------------ prediction
     def _score(self, texts: list[str], targets: list[str]):
         """The shared block's rows of ``texts`` and every task's probabilities from those rows."""
-        matrix = self.heads.featurize(normalize_texts(texts, self.steps))
+        matrix = self.heads.featurize(texts)
         return matrix, self.heads.proba_of(matrix, targets)
 
     def predict_proba(self, frame: pd.DataFrame) -> list[np.ndarray]:
@@ -122,31 +119,22 @@ class Predictor:
     def _results(self, rows: list[dict], evidence: bool) -> list[dict]:
         if not rows:
             return []
-        matrix, probas = self._score([r["text"] for r in rows], [r["target"] for r in rows])
-        lists = [p.tolist() for p in probas]
+        targets = [r["target"] for r in rows]
+        matrix, probas = self._score([r["text"] for r in rows], targets)
+        picks = [np.argmax(p, axis=1) for p in probas]
+        found = self.heads.evidence(matrix, [np.asarray(c, dtype=object)[k] for c, k in zip(self._classes, picks)],
+                                    targets, self.evidence_size) if evidence else None
+        lists, picks = [p.round(4).tolist() for p in probas], [k.tolist() for k in picks]
         results = []
         for i, row in enumerate(rows):
             result = {"text": row["text"], "target": row["target"], "actor": row["actor"] or None}
-            for task, classes, proba in zip(self.tasks, self._classes, lists):
-                values = proba[i]
-                result[task] = classes[values.index(max(values))]  # the first largest, as np.argmax
-                result[f"{task}_proba"] = {c: round(p, 4) for c, p in zip(classes, values)}
-            if evidence:
-                result["evidence"] = {task: self.evidence(matrix[i], task, row["target"], result[task])
-                                      for task in self.tasks}
+            for t, (task, classes) in enumerate(zip(self.tasks, self._classes)):
+                result[task] = classes[picks[t][i]]
+                result[f"{task}_proba"] = dict(zip(classes, lists[t][i]))
+            if found is not None:
+                result["evidence"] = dict(zip(self.tasks, found[i]))
             results.append(result)
         return results
-
-    # ------------------------------------------------------------------ evidence
-    def evidence(self, row, task: str, target: str, label: str) -> list[dict]:
-        """The features of one scored row that pushed ``task``'s head most towards ``label``."""
-        key = (task, target if task == "stance" else "", label)
-        if key not in self._weights:
-            self._weights[key] = label_weights(self.heads.head(task, target), label)
-        weights = self._weights[key]
-        if weights is None:
-            return []
-        return top_evidence(row, weights, self.heads.feature_names(), self.evidence_size)
 
 
 # ---------------------------------------------------------------------- loading
