@@ -23,6 +23,9 @@ METRIC_KEYS = ("f_avg", "f_avg_target_mean", "stance_macro_f1", "stance_accuracy
                "sentiment_macro_f1", "sentiment_accuracy")
 
 
+EXPERIMENTS = Path(__file__).resolve().parent / "experiments"
+
+
 def write_json(result: dict, path: Path) -> None:
     from stancelab.data.files import atomic_output
 
@@ -39,18 +42,27 @@ def report_main(argv: list[str]) -> int:
                                                  "95%% intervals, the published anchors and the logged plots.")
     parser.add_argument("--experiment", action="append", metavar="NAME",
                         help="MLflow experiment name (repeat; default: every experiment with a training run)")
-    parser.add_argument("--output", type=Path, required=True, help="report.html (self-contained) or report.md")
+    parser.add_argument("--output", type=Path, help="report.html (self-contained) or report.md")
+    parser.add_argument("--readme", action="store_true",
+                        help="rewrite the README's results table from the final experiments' champions")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     add_tracking_option(parser)
     args = parser.parse_args(argv)
 
     def body():
         from stancelab.console import print_table
-        from stancelab.evaluation.report import comparison_rows, write_comparison
+        from stancelab.errors import UserError
+        from stancelab.evaluation import report
 
-        summaries = write_comparison(args.output, args.experiment, args.tracking_uri)
+        if args.readme:
+            table = report.markdown(report.results_rows([EXPERIMENTS / n for n in report.FINALS], args.tracking_uri))
+            report.update_readme(table)
+            return 0 if args.quiet else print(table)
+        if args.output is None:
+            raise UserError("evaluate.py report needs --output FILE (.html or .md), or --readme")
+        summaries = report.write_comparison(args.output, args.experiment, args.tracking_uri)
         if not args.quiet:
-            print_table([{k: v for k, v in row.items() if k != "dataset"} for row in comparison_rows(summaries)],
+            print_table([{k: v for k, v in row.items() if k != "dataset"} for row in report.comparison_rows(summaries)],
                         title="experiments side by side")
             print(f"wrote {args.output}")
         return 0

@@ -82,34 +82,14 @@ def _csv_row(result: dict, tasks: list[str], extra: dict) -> dict:
     return row
 
 
-def write_results(results: list[dict], path: Path | None, tasks: list[str], extras: list[dict] | None = None) -> None:
-    """Write JSONL or CSV atomically (temporary file + rename): no partial output on failure."""
-    extras = extras or [{} for _ in results]
-    if path is None:
-        for result, extra in zip(results, extras):
-            print(json.dumps({**extra, **result}, ensure_ascii=False))
-        return
-    suffix = path.suffix.lower()
-    if suffix not in (".jsonl", ".csv"):
-        raise UserError(f"{path}: unsupported output type '{suffix}'; use .jsonl or .csv")
-    with atomic_output(path, newline="") as handle:
-        if suffix == ".jsonl":
-            for result, extra in zip(results, extras):
-                handle.write(json.dumps({**extra, **result}, ensure_ascii=False) + "\n")
-        else:
-            rows = [_csv_row(r, tasks, e) for r, e in zip(results, extras)]
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["text", "target", "actor"])
-            writer.writeheader()
-            writer.writerows(rows)
-
-
 class ResultWriter:
-    """Appends results chunk by chunk to stdout or to an atomic .jsonl/.csv output (bounded memory)."""
+    """Writes results chunk by chunk: JSON lines to stdout or a handle, or CSV (bounded memory)."""
 
     def __init__(self, handle, suffix: str | None, tasks: list[str]):
         self.handle, self.suffix, self.tasks, self.writer = handle, suffix, tasks, None
 
-    def write(self, results: list[dict], extras: list[dict]) -> None:
+    def write(self, results: list[dict], extras: list[dict] | None = None) -> None:
+        extras = extras or [{} for _ in results]
         if self.suffix != ".csv":
             lines = (json.dumps({**extra, **result}, ensure_ascii=False) + "\n" for result, extra in zip(results, extras))
             (self.handle or sys.stdout).write("".join(lines))
@@ -120,6 +100,23 @@ class ResultWriter:
             self.writer.writeheader()
         if rows:
             self.writer.writerows(rows)
+
+    def close(self) -> None:
+        if self.suffix == ".csv" and self.writer is None:  # no rows: the header alone
+            csv.DictWriter(self.handle, fieldnames=["text", "target", "actor"]).writeheader()
+
+
+def write_results(results: list[dict], path: Path | None, tasks: list[str], extras: list[dict] | None = None) -> None:
+    """Write JSONL or CSV atomically (temporary file + rename): no partial output on failure."""
+    if path is None:
+        return ResultWriter(None, None, tasks).write(results, extras)
+    suffix = path.suffix.lower()
+    if suffix not in (".jsonl", ".csv"):
+        raise UserError(f"{path}: unsupported output type '{suffix}'; use .jsonl or .csv")
+    with atomic_output(path, newline="") as handle:
+        writer = ResultWriter(handle, suffix, tasks)
+        writer.write(results, extras)
+        writer.close()
 
 
 def predict_file(model: Predictor, path: Path, output: Path | None, evidence: bool = True,
@@ -145,8 +142,7 @@ def predict_file(model: Predictor, path: Path, output: Path | None, evidence: bo
             writer.write(results, [{"id": r["id"]} if r.get("id") not in (None, "") else {} for r in records])
             done += len(results)
             progress.advance(bar, len(results))
-        if suffix == ".csv" and writer.writer is None:
-            csv.DictWriter(handle, fieldnames=["text", "target", "actor"]).writeheader()
+        writer.close()
     return done
 
 

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     from stancelab.training.train import train
 
     overrides = [f"grid={json.dumps(GRID)}", f"cv.folds={args.folds}", f"n_jobs={args.n_jobs}",
-                 "search.kind=grid", "search.resume=false"]
+                 "search.kind=grid"]
     if args.n:
         overrides.append(f"search.n_trials={args.n}")
     config = load_config(REPO / "experiments" / "mawqif.yaml", overrides)

@@ -8,7 +8,7 @@ import struct
 import pytest
 from mlflow.tracking import MlflowClient
 
-from stancelab.training import conventions
+import conventions
 from stancelab.training.train import config_name
 
 

@@ -64,3 +64,13 @@ def test_nothing_heavy_is_imported_when_the_package_is():
             "print(sorted(m for m in ('mlflow', 'matplotlib', 'skops', 'sklearn.linear_model') if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    import re
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    train, test = re.findall(r"```bash\n(.+?)\n```", section, re.S)[:2]
+    assert train.endswith("python train.py") and "pip install -e ." in train
+    assert test in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()

@@ -93,8 +93,7 @@ def test_top_per_row_equals_a_full_sort():
     lengths = rng.integers(1, 40, size=200)
     rows = np.repeat(np.arange(200), lengths)
     values = rng.integers(1, 6, size=len(rows)).astype(float)  # many ties: broken by column
-    columns = rng.permutation(len(rows))
+    columns = rng.permutation(len(rows)).astype(np.int32)  # unique within a row, in no order; CSR's dtype
     expected = np.lexsort((columns, -values, rows))
     expected = expected[np.arange(len(expected)) - np.searchsorted(rows[expected], rows[expected]) < 5]
-    for block in (1 << 22, 64, 1):  # one block, several, one row each
-        assert top_per_row(rows, values, columns, 5, block).tolist() == expected.tolist()
+    assert top_per_row(rows, values, columns, 5).tolist() == expected.tolist()

@@ -23,19 +23,15 @@ def test_random_search_is_capped_and_extending_it_keeps_the_earlier_draws():
         load_config(REPO / "experiments" / "default.yaml", ["model.classifier.kind=voting"])
 
 
-def test_a_rerun_of_a_sweep_reuses_its_finished_trials(tracking_uri):
+def test_a_random_search_runs_each_draw_once_and_keeps_the_best_by_cv(tracking_uri):
     from stancelab.training.train import train
 
     overrides = [GRID, "search.kind=random", "search.n_trials=3", "cv.folds=2", "n_jobs=1", "tasks=[stance]",
                  "model.char=null"]
-    first = train(load_config(REPO / "experiments" / "default.yaml", overrides), tracking_uri)
-    second = train(load_config(REPO / "experiments" / "default.yaml",
-                               [*overrides, "search.n_trials=4"]), tracking_uri)
+    config = load_config(REPO / "experiments" / "default.yaml", overrides)
+    result = train(config, tracking_uri)
     client = MlflowClient(tracking_uri)
-    assert client.get_run(first.parent_run_id).data.tags["reused_trials"] == "0"
-    assert client.get_run(second.parent_run_id).data.tags["reused_trials"] == "3"
-    children = client.search_runs([second.experiment_id], f"tags.mlflow.parentRunId = '{second.parent_run_id}'")
-    assert len(children) == 1  # only the new draw ran
-    reused = {r.run_id: r.cv_mean for r in first.configurations}
-    for r in second.configurations[:3]:
-        assert reused[r.run_id] == r.cv_mean  # the same runs and scores, not re-computed
+    children = client.search_runs([result.experiment_id], f"tags.mlflow.parentRunId = '{result.parent_run_id}'")
+    assert sorted(c.info.run_name for c in children) == sorted(r.name for r in result.configurations)
+    assert [r.overrides for r in result.configurations] == [o for o, _ in config.configurations()]
+    assert result.best.cv_mean["f_avg_target_mean"] == max(r.cv_mean["f_avg_target_mean"] for r in result.configurations)

@@ -45,20 +45,16 @@ def _model_version(model_uri: str):
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
+    from stancelab.serving.predictor import parse_model_uri
+
     if not model_uri.startswith("models:/"):
         return None
-    body = model_uri[len("models:/"):]
+    name, alias, version = parse_model_uri(model_uri)
     client = MlflowClient()
     try:
-        if "@" in body:
-            name, alias = body.split("@", 1)
-            return client.get_model_version_by_alias(name, alias)
-        name, _, version = body.partition("/")
-        if version.isdigit():
-            return client.get_model_version(name, version)
+        return client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, version)
     except MlflowException:
         return None
-    return None
 
 
 def _logged_model_id(version) -> str | None:

@@ -1,7 +1,6 @@
 """Results tables and comparison pages generated from MLflow (never typed by hand).
 
-    python -m stancelab.evaluation.report                   # print the markdown table
-    python -m stancelab.evaluation.report --update-readme   # rewrite the table between the README markers
+    python evaluate.py report --readme   # rewrite the results table between the README's markers
     python evaluate.py report [--experiment NAME ...] --output report.html|.md
 
 For every experiment YAML it finds the newest test-split evaluation run of the registered
@@ -11,8 +10,6 @@ champion and prints its metrics with 95% intervals next to the published anchors
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 from stancelab import tracking
@@ -73,7 +70,7 @@ def results_rows(experiments: list[Path], tracking_uri: str | None = None, split
         metrics = runs[0].data.metrics
         rows.append({
             "benchmark": config.dataset.name,
-            "system": f"{'backbone' if config.model_name.endswith('-baseline') else 'ours'}: {config.model_name} v{champion.version} ({train_run.data.tags.get('best_configuration', '')})",
+            "system": f"{'baseline' if config.model_name.endswith('-baseline') else 'ours'}: {config.model_name} v{champion.version} ({train_run.data.tags.get('best_configuration', '')})",
             **{key: _fmt(metrics, key, split) for key in COLUMNS},
             "n": int(metrics.get(f"{split}_n", 0)),
             "train s": f"{train_run.data.metrics.get('fit_seconds', float('nan')):.1f}",
@@ -288,31 +285,8 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(table: str, readme: Path) -> None:
+FINALS = ("mawqif-baseline.yaml", "mawqif.yaml", "semeval2016-baseline.yaml", "semeval2016.yaml", "default.yaml")
+
+
+def update_readme(table: str, readme: Path = REPO_ROOT / "README.md") -> None:
     write_between_markers(readme, START, END, table)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from stancelab.console import run_cli
-
-    parser = argparse.ArgumentParser(prog="python -m stancelab.evaluation.report", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("experiments", nargs="*", type=Path,
-                        default=[REPO_ROOT / "experiments" / n for n in ("mawqif-baseline.yaml", "mawqif.yaml",
-                                                                         "semeval2016-baseline.yaml", "semeval2016.yaml",
-                                                                         "default.yaml")])
-    parser.add_argument("--tracking-uri")
-    parser.add_argument("--update-readme", action="store_true")
-    args = parser.parse_args(argv)
-
-    def body():
-        table = markdown(results_rows(args.experiments, args.tracking_uri))
-        if args.update_readme:
-            update_readme(table, REPO_ROOT / "README.md")
-        print(table)
-
-    return run_cli(body)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

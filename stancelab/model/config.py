@@ -101,8 +101,6 @@ class SearchConfig(Strict):
         "grid", description="grid: every combination of `grid`; random: n_trials draws from it")
     n_trials: int | None = Field(None, ge=1, description="cap on the number of configurations")
     seed: int = 0
-    resume: bool = Field(True, description="reuse finished trials of an earlier run of the same sweep "
-                                           "(same data, CV protocol, seed and model code)")
 
 
 class ExperimentConfig(Strict):

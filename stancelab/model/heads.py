@@ -150,13 +150,13 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
             keep = np.flatnonzero(value > 0)
             order = keep[top_per_row(rows[keep], value[keep], matrix.indices[keep], size)]
             parts = self.__dict__.setdefault("_name_parts", {})  # column -> (kind, n-gram), as met
-            for row, column, weight in zip(rows[order].tolist(), matrix.indices[order].tolist(),
-                                           value[order].round(4).tolist()):
-                found = parts.get(column)
-                if found is None:
-                    kind, _, ngram = str(names[column]).partition("__")
-                    found = parts[column] = (kind, ngram.strip())
-                out[row][t].append({"ngram": found[1], "kind": found[0], "weight": weight})
+            columns = matrix.indices[order].tolist()
+            for column in set(columns) - parts.keys():
+                kind, _, ngram = str(names[column]).partition("__")
+                parts[column] = (kind, ngram.strip())
+            for row, column, weight in zip(rows[order].tolist(), columns, value[order].round(4).tolist()):
+                kind, ngram = parts[column]
+                out[row][t].append({"ngram": ngram, "kind": kind, "weight": weight})
         return out
 
     def _label_weights(self, task: str, heads):
@@ -188,34 +188,29 @@ def label_weights(head, label: str) -> np.ndarray | None:
     return coef[classes.index(label)] - coef.mean(axis=0)
 
 
-def top_per_row(rows: np.ndarray, values: np.ndarray, columns: np.ndarray, size: int,
-                block: int = 1 << 22) -> np.ndarray:
-    """Positions of the ``size`` largest ``values`` of each row (``rows`` ascending), ordered by row,
-    then value (largest first), then column. Rows are laid side by side in padded blocks of about
-    ``block`` cells, so each row's largest are found by one partial sort, not by sorting everything."""
+def top_per_row(rows: np.ndarray, values: np.ndarray, columns: np.ndarray, size: int) -> np.ndarray:
+    """Positions of the ``size`` largest ``values`` of each row (``rows`` ascending, columns unique
+    within a row), ordered by row, then value (largest first), then column. Found by taking each row's
+    largest ``size`` times over (ties: the smallest column first), a few passes over the arrays rather
+    than a sort of all of them."""
     if not len(rows):
         return np.empty(0, dtype=np.int64)
     heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # each row's first entry
-    lengths = np.diff(np.r_[heads, len(rows)])
-    position = np.arange(len(rows)) - np.repeat(heads, lengths)
-    chosen, first = [], 0
-    while first < len(heads):
-        width, last = int(lengths[first]), first + 1
-        while last < len(heads) and max(width, int(lengths[last])) * (last + 1 - first) <= block:
-            width, last = max(width, int(lengths[last])), last + 1
-        lo, hi = heads[first], heads[last] if last < len(heads) else len(rows)
-        if width <= size:
-            chosen.append(np.arange(lo, hi))
-        else:
-            local = np.repeat(np.arange(last - first), lengths[first:last])
-            pad = np.full((last - first, width), -np.inf)
-            pad[local, position[lo:hi]] = values[lo:hi]
-            least = -np.partition(-pad, size - 1, axis=1)[:, size - 1]  # each row's size-th largest
-            chosen.append(lo + np.flatnonzero(values[lo:hi] >= least[local]))  # ties at the edge included
-        first = last
-    picked = np.concatenate(chosen)
-    picked = picked[np.lexsort((columns[picked], -values[picked], rows[picked]))]
-    return picked[np.arange(len(picked)) - np.searchsorted(rows[picked], rows[picked]) < size]
+    segment = np.repeat(np.arange(len(heads)), np.diff(np.r_[heads, len(rows)]))
+    left = np.array(values, dtype=np.float64)
+    never = np.iinfo(columns.dtype).max  # numpy 2 casts a Python int to the array's integer type
+    picked = []
+    for _ in range(size):
+        best = np.maximum.reduceat(left, heads)[segment]
+        tied = (left == best) & (left > -np.inf)
+        if not tied.any():
+            break
+        first = np.minimum.reduceat(np.where(tied, columns, never), heads)[segment]
+        take = np.flatnonzero(tied & (columns == first))
+        picked.append(take)
+        left[take] = -np.inf
+    picked = np.concatenate(picked)
+    return picked[np.lexsort((columns[picked], -values[picked], rows[picked]))]
 
 
 def _proba(scores: np.ndarray) -> np.ndarray:

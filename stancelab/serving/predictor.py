@@ -124,17 +124,15 @@ class Predictor:
         picks = [np.argmax(p, axis=1) for p in probas]
         found = self.heads.evidence(matrix, [np.asarray(c, dtype=object)[k] for c, k in zip(self._classes, picks)],
                                     targets, self.evidence_size) if evidence else None
-        lists, picks = [p.round(4).tolist() for p in probas], [k.tolist() for k in picks]
-        results = []
-        for i, row in enumerate(rows):
-            result = {"text": row["text"], "target": row["target"], "actor": row["actor"] or None}
-            for t, (task, classes) in enumerate(zip(self.tasks, self._classes)):
-                result[task] = classes[picks[t][i]]
-                result[f"{task}_proba"] = dict(zip(classes, lists[t][i]))
-            if found is not None:
-                result["evidence"] = dict(zip(self.tasks, found[i]))
-            results.append(result)
-        return results
+        columns = {}  # per task: the label and the probabilities of every row, built a task at a time
+        for task, classes, proba, pick in zip(self.tasks, self._classes, probas, picks):
+            columns[task] = [classes[k] for k in pick.tolist()]
+            columns[f"{task}_proba"] = [dict(zip(classes, values)) for values in proba.round(4).tolist()]
+        if found is not None:
+            columns["evidence"] = [dict(zip(self.tasks, each)) for each in found]
+        names = list(columns)
+        return [{"text": row["text"], "target": row["target"], "actor": row["actor"] or None,
+                 **dict(zip(names, values))} for row, values in zip(rows, zip(*columns.values()))]
 
 
 # ---------------------------------------------------------------------- loading
@@ -145,7 +143,7 @@ def cache_root() -> Path:
     return Path(base) / "models"
 
 
-def _parse(model_uri: str) -> tuple[str, str | None, str | None]:
+def parse_model_uri(model_uri: str) -> tuple[str, str | None, str | None]:
     """``models:/name@alias`` -> (name, alias, None); ``models:/name/version`` -> (name, None, version)."""
     body = model_uri.removeprefix("models:/")
     if "@" in body:
@@ -161,7 +159,7 @@ def _resolve_sqlite(db: Path, model_uri: str) -> tuple[str, str] | None:
     None when the store's tables do not answer (then MLflow is asked)."""
     import sqlite3
 
-    name, alias, version = _parse(model_uri)
+    name, alias, version = parse_model_uri(model_uri)
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
             if alias is not None:
@@ -182,7 +180,7 @@ def _resolve(model_uri: str, uri: str) -> tuple[str, str]:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    name, alias, version = _parse(model_uri)
+    name, alias, version = parse_model_uri(model_uri)
     try:
         found = (MlflowClient().get_model_version_by_alias(name, alias) if alias is not None
                  else MlflowClient().get_model_version(name, version))
@@ -194,7 +192,7 @@ def _resolve(model_uri: str, uri: str) -> tuple[str, str]:
 
 
 def _kept(uri: str, model_uri: str, version: str, created: str) -> Path:
-    name = _parse(model_uri)[0]
+    name = parse_model_uri(model_uri)[0]
     key = hashlib.sha256(f"{uri}\0{name}\0{version}\0{created}".encode()).hexdigest()[:20]
     return cache_root() / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}-v{version}-{key}"
 
@@ -222,7 +220,7 @@ def _download(model_uri: str, uri: str) -> Path:
             dest = _kept(uri, model_uri, version, created)
             if (dest / "MLmodel").is_file():
                 return dest
-            model_uri = f"models:/{_parse(model_uri)[0]}/{version}"
+            model_uri = f"models:/{parse_model_uri(model_uri)[0]}/{version}"
         else:  # runs:/ and other URIs: fetched again each time, into one folder per URI
             dest = cache_root() / ("uri-" + hashlib.sha256(f"{uri}\0{model_uri}".encode()).hexdigest()[:20])
             shutil.rmtree(dest, ignore_errors=True)

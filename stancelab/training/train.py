@@ -64,30 +64,6 @@ def trial_hash(model: ModelConfig) -> str:
     return _digest(model.model_dump(mode="json"))
 
 
-def code_digest() -> str:
-    """Content hash of the model code (``stancelab/`` and ``features/``): trials logged by other code
-    are never reused."""
-    root = Path(__file__).resolve().parents[2]
-    digest = hashlib.sha256()
-    for path in sorted([*root.joinpath("stancelab").rglob("*.py"), *root.joinpath("features").glob("*.py")]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def sweep_hash(config: ExperimentConfig, data_sha: str) -> str:
-    """What makes two trials' CV scores comparable: data, CV protocol, seed, tasks and code."""
-    return _digest({"data": data_sha, "code": code_digest(), "cv": [config.cv.folds, config.cv.select_by],
-                    "seed": config.seed, "tasks": list(config.tasks)})
-
-
-def _finished_trials(client, experiment_id: str, sweep: str) -> dict[str, Any]:
-    """Finished configuration runs of earlier runs of the same sweep, by trial hash (newest wins)."""
-    runs = client.search_runs([experiment_id], f"tags.sweep_hash = '{sweep}' and tags.role = 'configuration' "
-                                               "and attributes.status = 'FINISHED'",
-                              order_by=["attributes.start_time ASC"], max_results=50000)
-    return {r.data.tags["trial_hash"]: r for r in runs if "trial_hash" in r.data.tags}
-
-
 def _short_key(key: str) -> str:
     return key.removeprefix("model.").replace("classifier.", "").replace("normalize.", "norm.")
 
@@ -172,14 +148,13 @@ def _log_best_artifacts(mlflow, frame, tasks, oof, fold_table, dataset: str = ""
 
 @dataclass
 class _Sweep:
-    """What a sweep needs while it runs: the data, its folds and the runs already finished."""
+    """What a sweep needs while it runs: the data, its folds and what each configuration gave."""
 
     config: ExperimentConfig
     frame: pd.DataFrame
     splits: list
     configurations: list
     base_tags: dict
-    sweep_hash: str
     results: list
     oofs: list
     folds: list
@@ -209,9 +184,7 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
                           tags={**base_tags, "role": "sweep"}) as parent:
         sha = _log_sweep_inputs(mlflow, config, frame, report, dataset_label, len(configurations))
         n = len(configurations)
-        sweep = _Sweep(config, frame, splits, configurations, base_tags, sweep_hash(config, sha),
-                       [None] * n, [None] * n, [None] * n)
-        _reuse_finished(sweep, client, experiment_id)
+        sweep = _Sweep(config, frame, splits, configurations, base_tags, [None] * n, [None] * n, [None] * n)
         start = time.perf_counter()
         best_index = _run_sweep(mlflow, sweep, progress)
         sweep_seconds = time.perf_counter() - start
@@ -247,38 +220,17 @@ def _log_sweep_inputs(mlflow, config, frame, report, dataset_label, n_configurat
     return sha
 
 
-def _reuse_finished(sweep: _Sweep, client, experiment_id: str) -> None:
-    """Fill in the configurations an earlier run of the same sweep finished (``search.resume``)."""
-    import mlflow
-
-    done = _finished_trials(client, experiment_id, sweep.sweep_hash) if sweep.config.search.resume else {}
-    for i, (overrides, model_cfg) in enumerate(sweep.configurations):
-        run = done.get(trial_hash(model_cfg))
-        if run is None:
-            continue
-        values = run.data.metrics
-        mean = {k[3:]: v for k, v in values.items() if k.startswith("cv_") and not k.endswith("_std")
-                and k != "cv_seconds"}
-        std = {k[3:-4]: v for k, v in values.items() if k.startswith("cv_") and k.endswith("_std")}
-        sweep.results[i] = ConfigResult(config_name(overrides), overrides, run.info.run_id, mean, std,
-                                        values.get("cv_seconds", 0.0))
-    reused = sum(r is not None for r in sweep.results)
-    mlflow.set_tags({"sweep_hash": sweep.sweep_hash, "reused_trials": str(reused)})
-
-
 def _run_sweep(mlflow, sweep: _Sweep, progress) -> int:
-    """Cross-validate the configurations not reused, one child run each; the index of the best."""
+    """Cross-validate every configuration, one child run each; the index of the best."""
     config, tasks = sweep.config, list(sweep.config.tasks)
-    todo = [i for i, r in enumerate(sweep.results) if r is None]
-    bar = progress.add_task("cross-validating", total=len(todo) * config.cv.folds)
-    models = [sweep.configurations[i][1] for i in todo]
-    for k, oof, fold_table, seconds in cross_validate(models, sweep.frame, tasks, sweep.splits, config.seed,
+    bar = progress.add_task("cross-validating", total=len(sweep.configurations) * config.cv.folds)
+    models = [model for _, model in sweep.configurations]
+    for i, oof, fold_table, seconds in cross_validate(models, sweep.frame, tasks, sweep.splits, config.seed,
                                                       config.n_jobs, on_fold=lambda n: progress.advance(bar, n)):
-        i = todo[k]
         overrides, model_cfg = sweep.configurations[i]
         name = config_name(overrides)
         with mlflow.start_run(run_name=name, nested=True,
-                              tags={**sweep.base_tags, "role": "configuration", "sweep_hash": sweep.sweep_hash,
+                              tags={**sweep.base_tags, "role": "configuration",
                                     "trial_hash": trial_hash(model_cfg)}) as child:
             mlflow.log_params(flat_params(model_cfg))
             mean, std = fold_table.mean().to_dict(), fold_table.std(ddof=1).fillna(0).to_dict()
@@ -288,12 +240,7 @@ def _run_sweep(mlflow, sweep: _Sweep, progress) -> int:
         sweep.results[i] = ConfigResult(name, overrides, child.info.run_id, mean, std, seconds)
         sweep.oofs[i], sweep.folds[i] = oof, fold_table
     progress.remove_task(bar)
-    best = choose([c for _, c in sweep.configurations], [r.cv_mean for r in sweep.results], config.cv.select_by,
-                  config.cv.select_sentiment_by)
-    if sweep.oofs[best] is None:  # the best is a reused trial: recompute its out-of-fold predictions
-        _, sweep.oofs[best], sweep.folds[best], _ = next(cross_validate(
-            [sweep.configurations[best][1]], sweep.frame, tasks, sweep.splits, config.seed, config.n_jobs))
-    return best
+    return choose(models, [r.cv_mean for r in sweep.results], config.cv.select_by, config.cv.select_sentiment_by)
 
 
 def _log_best(mlflow, sweep: _Sweep, best_index: int, model, fit_seconds: float, sweep_seconds: float) -> None:
@@ -310,8 +257,7 @@ def _log_best(mlflow, sweep: _Sweep, best_index: int, model, fit_seconds: float,
     mlflow.log_metric("fit_vocabulary_size", len(model.named_steps["heads"].feature_names()))
     _log_best_artifacts(mlflow, sweep.frame, tasks, sweep.oofs[best_index], sweep.folds[best_index],
                         config.dataset.name, model)
-    ran = [i for i, f in enumerate(sweep.folds) if f is not None]  # reused trials have no fold table here
-    _log_sweep_plot(mlflow, [sweep.results[i] for i in ran], [sweep.folds[i] for i in ran], config.cv.select_by,
+    _log_sweep_plot(mlflow, sweep.results, sweep.folds, config.cv.select_by,
                     f"{config.experiment}: {config.cv.folds}-fold CV")
     mlflow.log_table(pd.DataFrame([{"configuration": r.name, **{f"cv_{k}": v for k, v in r.cv_mean.items()},
                                     "cv_seconds": r.cv_seconds} for r in sweep.results]),

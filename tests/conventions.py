@@ -1,4 +1,4 @@
-"""The naming and tagging convention of our MLflow runs (README, "Comparing runs in MLflow").
+"""The naming and tagging convention of our MLflow runs (docs/design.md, "Comparing runs in MLflow").
 
 Checked by tests/test_conventions.py over the runs that training and evaluation create, so a
 change here is a change of the convention (and of the README).
@@ -21,7 +21,7 @@ MAX_METRICS_PER_RUN = 60  # per-target / per-actor / per-class numbers go to rep
 COMMON_TAGS = ("role", "dataset", "split", "tasks", "targets")
 ROLE_TAGS = {
     "sweep": ("seed", "best_configuration", "best_run_id", "dataset_sha256", "champion"),
-    "configuration": ("seed", "sweep_hash", "trial_hash"),
+    "configuration": ("seed", "trial_hash"),
     "evaluation": ("model_uri", "registered_model", "model_version", "source_run_id"),
 }
 # Artifacts: figures in plots/, tables and reports in reports/ (training) or evaluation/ (evaluation),
