@@ -73,12 +73,15 @@ def read_records(path: Path) -> tuple[list[dict], list[int]]:
 
 
 def _csv_row(result: dict, tasks: list[str], extra: dict) -> dict:
-    row = {**extra, "text": result["text"], "target": result["target"], "actor": result["actor"] or ""}
+    from stancelab.data.files import csv_safe
+
+    row = {**{k: csv_safe(v) for k, v in extra.items()}, "text": csv_safe(result["text"]), "target": result["target"],
+           "actor": csv_safe(result["actor"] or "")}
     for task in tasks:
         row[task] = result[task]
         for label, p in result[f"{task}_proba"].items():
             row[f"{task}_proba_{label}"] = p
-        row[f"{task}_evidence"] = "; ".join(e["ngram"] for e in result.get("evidence", {}).get(task, []))
+        row[f"{task}_evidence"] = csv_safe("; ".join(e["ngram"] for e in result.get("evidence", {}).get(task, [])))
     return row
 
 
@@ -199,13 +202,21 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.output is not None and args.output.suffix.lower() not in (".jsonl", ".csv"):
             raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
-        if args.output is not None:
-            check_output_folder(args.output)
+        if args.output is not None:  # before any work: never over an input, the model or its cache
+            from stancelab.serving.predictor import cache_root
+
+            model_folder = [args.model] if args.model is not None and (Path(args.model) / "MLmodel").is_file() else []
+            check_output_folder(args.output, inputs=[args.input] if args.input is not None else [],
+                                folders=[*model_folder, cache_root()],
+                                need=2 * args.input.stat().st_size if args.input is not None and args.input.is_file() else 0)
         if args.input is not None:  # streamed in chunks: bounded memory, same output as one batch
-            from stancelab.data.records import check_input
+            from stancelab.data.records import check_input, record_chunks
 
             check_input(args.input, args.chunk_size)  # bad files and first-chunk rows fail before the model loads
             model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
+            if args.output is None:  # stdout cannot be taken back: every row is checked before the first is printed
+                for records, lines in record_chunks(args.input, args.chunk_size):
+                    model.frame(records, str(args.input), lines)
             # a bar on a terminal only: a bad row in a later chunk must still be the only line on stderr
             rows = predict_file(model, args.input, args.output, not args.no_evidence, args.chunk_size,
                                 quiet=True if args.quiet else None)

@@ -24,7 +24,7 @@ from stancelab.articles.attribution import Attribution, attribute
 from stancelab.articles.predict import predict_article
 from stancelab.articles.text import is_arabic, read_article
 from stancelab.console import print_table
-from stancelab.data.files import atomic_output
+from stancelab.data.files import atomic_output, check_output_folder, csv_safe, staged
 from stancelab.errors import UserError
 from stancelab.labels import SENTIMENT_LABELS, STANCE_LABELS
 
@@ -78,7 +78,7 @@ def write_report(report: list[dict], path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         for g in report:
-            row = {k: g[k] for k in fields if k in g}
+            row = {k: csv_safe(g[k]) for k in fields if k in g}
             for label in ("favor", "against", "none"):
                 row[f"evidence_{label}"] = " ".join(str(e["sentence_index"] + 1) for e in g["evidence"][label])
             writer.writerow(row)
@@ -196,14 +196,14 @@ def write_records(records: list[dict], path: Path | None) -> None:
             return
         rows = []
         for r in records:
-            row = {k: ("" if r[k] is None else r[k]) for k in
+            row = {k: csv_safe("" if r[k] is None else r[k]) for k in
                    ("sentence_index", "sentence", "actor", "speaker_span", "rule", "target")}
             for task in ("stance", "sentiment"):
                 row[task] = r.get(task) or ""
                 for label, p in (r.get(f"{task}_proba") or {}).items():
                     row[f"{task}_proba_{label}"] = p
                 if "evidence" in r:
-                    row[f"{task}_evidence"] = "; ".join(e["ngram"] for e in r["evidence"].get(task, []))
+                    row[f"{task}_evidence"] = csv_safe("; ".join(e["ngram"] for e in r["evidence"].get(task, [])))
             rows.append(row)
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -218,6 +218,12 @@ def run_article_cli(args) -> int:
             raise UserError(f"{path}: unsupported {option} type '{path.suffix}'; use {' or '.join(suffixes)}")
     if args.quote is not None or args.input is not None:
         raise UserError("--article cannot be combined with a quote or --input")
+    outputs = [p for p in (args.output, args.report, args.chart, args.template) if p is not None]
+    for path in outputs:  # every output is checked before any work: all are written, or none
+        check_output_folder(path, inputs=[args.article, *([args.actors] if args.actors else [])],
+                            folders=[args.model] if args.model is not None and (Path(args.model) / "MLmodel").is_file() else [])
+    if len({p.resolve() for p in outputs}) < len(outputs):
+        raise UserError("--output, --report, --chart and --template must be different files")
     text = read_article(args.article)
     actors = load_actors(args.actors) if args.actors is not None else None
     attributions = attribute(text, actors)
@@ -237,20 +243,27 @@ def run_article_cli(args) -> int:
         template_targets = list(dict.fromkeys(targets))
     else:
         template_targets = _template_targets(args.target)
-    # everything is computed: now write (each file atomically)
+    # everything is computed: now write every file, all or nothing
+    with staged(outputs) as temps:
+        temp = dict(zip(outputs, temps))
+        if args.template is not None:
+            write_template(template_rows(attributions, template_targets, str(args.article)), temp[args.template])
+        if records is not None:
+            if args.output is not None:
+                write_records(records, temp[args.output])
+            if args.report is not None:
+                write_report(report, temp[args.report])
+            if args.chart is not None:
+                save_chart(report, temp[args.chart], f"stance per actor: {args.article.name}")
     if args.template is not None:
-        write_template(template_rows(attributions, template_targets, str(args.article)), args.template)
         print(f"wrote {len(attributions)} sentences × {len(template_targets)} targets to {args.template}; "
               "fill stance and sentiment, then load it like data/corpus.csv", file=sys.stderr)
     if records is None:
         print_table([{"#": a.index + 1, "actor": a.actor or "", "speaker": a.speaker_span or "", "rule": a.rule,
                       "sentence": a.sentence[:70]} for a in attributions], title=f"who said what: {args.article}")
         return 0
-    write_records(records, args.output)
-    if args.report is not None:
-        write_report(report, args.report)
-    if args.chart is not None:
-        save_chart(report, args.chart, f"stance per actor: {args.article.name}")
+    if args.output is None:
+        write_records(records, None)
     table_file = sys.stdout if args.output is not None else sys.stderr
     if not getattr(args, "quiet", False):
         print_table(report_table(report), title=f"per actor: {args.article}", file=table_file)
