@@ -149,8 +149,8 @@ def predict_file(model: Predictor, path: Path, output: Path | None, evidence: bo
     return done
 
 
-def main(argv: list[str] | None = None) -> int:
-    from stancelab.console import add_model_loading_options, run_cli
+def _parser() -> argparse.ArgumentParser:
+    from stancelab.console import add_model_loading_options
 
     parser = argparse.ArgumentParser(prog="predict.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,7 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     article.add_argument("--chart", type=Path, help="per-actor stance chart: .png")
     article.add_argument("--log-run", action="store_true", help="log the article's predictions, report and chart to MLflow")
     add_model_loading_options(parser)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from stancelab.console import run_cli
+
+    args = _parser().parse_args(argv)
 
     def body():
         if args.article is not None:

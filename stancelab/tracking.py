@@ -26,6 +26,27 @@ def tracking_uri(explicit: str | None = None) -> str:
     return explicit or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
+def check_server(uri: str, timeout: float = 10.0) -> None:
+    """A tracking server that does not answer is one clear error within seconds, not minutes of
+    MLflow's retries followed by a misleading message. MLflow's own retries are bounded too."""
+    import urllib.error
+    import urllib.request
+
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "60")
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout) as response:
+            if response.status == 200:
+                return
+            reason = f"HTTP {response.status}"
+    except urllib.error.HTTPError as exc:
+        reason = f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = str(getattr(exc, "reason", exc))
+    raise UserError(f"{uri}: the tracking server does not answer ({reason}); start it or check "
+                    "MLFLOW_TRACKING_URI / --tracking-uri")
+
+
 def sqlite_path(uri: str) -> Path | None:
     if not uri.startswith("sqlite:"):
         return None
@@ -63,6 +84,8 @@ def setup(explicit_uri: str | None = None, create: bool = True) -> str:
         raise UserError(f"{uri}: folder {db.resolve().parent} does not exist")
     if db is not None and not create and not db.is_file():
         raise UserError(f"{uri}: no tracking store there yet. Train one first: python train.py")
+    if urlparse(uri).scheme in ("http", "https"):
+        check_server(uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     if db is not None and create:

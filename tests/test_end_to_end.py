@@ -194,7 +194,7 @@ def test_predict_before_any_training_is_a_clear_error(tracking_uri):
 def test_train_cli_rejects_unknown_config_key(tmp_path, tracking_uri):
     proc = run_cli("train.py", "experiments/default.yaml", "--set", "model.clasifier.C=3", "--tracking-uri", tracking_uri)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: experiments/default.yaml: unknown key 'model.clasifier'"
+    assert proc.stderr.strip() == "error: --set model.clasifier.C=3: unknown key 'model.clasifier'"
 
 
 def test_evaluate_cli_rejects_bad_data_argument(trained):

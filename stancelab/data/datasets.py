@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.normalize import normalize_text
-from stancelab.data.records import read_csv_records, sha256_file
+from stancelab.data.records import MAX_TEXT_CHARS, read_csv_records, sha256_file
 from stancelab.errors import UserError, located
 from stancelab.labels import LABELS
 
@@ -59,6 +59,9 @@ def validate(frame: pd.DataFrame, path: Path | str, tasks=("stance", "sentiment"
     for row_index, value in frame["text"].items():
         if not str(value).strip():
             raise located(path, "empty text", line=int(lines[row_index]), field="text")
+        if len(str(value)) > MAX_TEXT_CHARS:
+            raise located(path, f"{len(str(value)):,} characters (at most {MAX_TEXT_CHARS:,})",
+                          line=int(lines[row_index]), field="text")
     for row_index, value in frame["target"].items():
         if not str(value).strip():
             raise located(path, "empty target", line=int(lines[row_index]), field="target")

@@ -30,8 +30,11 @@ def check_output_folder(path: Path | str, inputs=(), folders=(), need: int = 0) 
     for other in folders:
         if Path(other).resolve() in target.parents:
             raise UserError(f"{path}: is inside {other}, which must not change; write the output elsewhere")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise UserError(f"{path}: folder {path.parent} is not writable")
+    try:  # a real file, not os.access: root passes access() on a read-only file system too
+        with tempfile.TemporaryFile(dir=folder, prefix=f".{path.name}.probe."):
+            pass
+    except OSError as exc:
+        raise UserError(f"{path}: folder {path.parent} is not writable ({exc.strerror or exc})") from None
     try:
         free = shutil.disk_usage(folder).free
     except OSError:

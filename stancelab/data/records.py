@@ -21,6 +21,12 @@ import pandas as pd
 from stancelab.errors import UserError, located
 
 CHUNK = 5000
+# Stated limits (README, "Limits"): past them a file is refused with a one-line error, before it can
+# take the machine's memory or time.
+MAX_LINE_BYTES = 8 << 20      # one physical line of a CSV or JSON-lines file
+MAX_COLUMNS = 1000            # columns in a CSV header
+MAX_TEXT_CHARS = 1_000_000    # one text (a quote, a sentence)
+MAX_JSON_DEPTH = 64           # nesting of one JSON line
 _LONE_CR = re.compile(r"(?<=\r)(?!\n)")  # a line break of old Mac files (SemEval's CSVs use them)
 
 
@@ -61,7 +67,7 @@ def _lines(handle, path: Path, encoding: str = "utf-8") -> Iterator[str]:
     """Decoded lines of a binary file, each with its line break (\\n, \\r\\n or a lone \\r); a wrong
     encoding names the line it is on."""
     number = 0
-    for raw in handle:
+    for raw in _bounded(handle, path):
         number += 1
         try:
             line = raw.decode(encoding)
@@ -72,6 +78,46 @@ def _lines(handle, path: Path, encoding: str = "utf-8") -> Iterator[str]:
             line = line[1:]
         pieces = _LONE_CR.split(line) if "\r" in line[:-2] else [line]
         yield from (p for p in pieces if p)
+
+
+def _bounded(handle, path: Path) -> Iterator[bytes]:
+    """Physical lines of a binary file, refusing one longer than :data:`MAX_LINE_BYTES` before reading
+    the rest of it."""
+    number = 0
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise located(path, f"a line longer than {MAX_LINE_BYTES >> 20} MiB (the limit)", line=number)
+        yield raw
+
+
+def _json(line: str, path: Path, number: int):
+    """One JSON value, with its nesting bounded: a line that is too deep or holds an integer too long
+    to convert is an error naming the line, never a RecursionError or ValueError."""
+    depth = deepest = 0
+    quoted = escaped = False
+    brackets = line.count("[") + line.count("{")
+    for char in line if brackets > MAX_JSON_DEPTH else "":  # only a line with that many brackets is scanned
+        if quoted:
+            escaped, quoted = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            quoted = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_JSON_DEPTH:
+        raise located(path, f"JSON nested {deepest} levels deep (at most {MAX_JSON_DEPTH})", line=number)
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise located(path, f"invalid JSON ({exc.msg} at column {exc.colno})", line=number) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
+        raise located(path, f"invalid JSON ({str(exc).splitlines()[0][:120]})", line=number) from None
 
 
 def csv_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = (), *,
@@ -88,6 +134,8 @@ def csv_rows(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = 
             header = [h.strip() for h in next(reader, [])]
             if not header:
                 raise UserError(f"{path}: empty file, expected a header with columns {', '.join(required)}")
+            if len(header) > MAX_COLUMNS:
+                raise located(path, f"{len(header)} columns (at most {MAX_COLUMNS})", line=1)
             missing = [c for c in required if c not in header]
             if missing:
                 raise located(path, f"missing column(s) {', '.join(missing)}; found {', '.join(header[:20])}"
@@ -116,7 +164,7 @@ def jsonl_rows(path: Path, expected: str, *, encoding: str = "utf-8") -> Iterato
     inside strings."""
     seen = False
     with open_binary(path) as handle:
-        for number, raw in enumerate(handle, 1):
+        for number, raw in enumerate(_bounded(handle, path), 1):
             try:
                 line = raw.decode(encoding)
             except UnicodeDecodeError as exc:
@@ -126,10 +174,7 @@ def jsonl_rows(path: Path, expected: str, *, encoding: str = "utf-8") -> Iterato
                 line = line.lstrip("\ufeff")
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise located(path, f"invalid JSON ({exc.msg} at column {exc.colno})", line=number) from None
+            record = _json(line, path, number)
             if not isinstance(record, dict):
                 raise located(path, f"expected a JSON object with {expected}", line=number)
             seen = True
@@ -158,15 +203,18 @@ def record_chunks(path: Path, size: int = CHUNK) -> Iterator[tuple[list[dict], l
         rows = jsonl_rows(path, "text and target")
     else:
         raise UserError(f"{path}: unsupported input type '{suffix}'; use .csv or .jsonl")
-    records, lines = [], []
+    records, lines, seen = [], [], False
     for record, line in rows:
         records.append(record)
         lines.append(line)
+        seen = True
         if len(records) >= size:
             yield records, lines
             records, lines = [], []
     if records:
         yield records, lines
+    if not seen:  # a header and nothing else, like an empty JSON-lines file: nothing to score
+        raise UserError(f"{path}: no records, expected rows with text and target")
 
 
 def read_records(path: Path) -> tuple[list[dict], list[int]]:
@@ -192,3 +240,37 @@ def count_lines(path: Path) -> int:
         for block in iter(lambda: handle.read(1 << 20), b""):
             count += block.count(b"\n")
     return count
+
+
+MAX_YAML_NODES = 10_000  # values in a YAML file once its aliases are expanded
+
+
+def load_yaml(text: str, source) -> object:
+    """``yaml.safe_load`` that refuses a document whose aliases expand past :data:`MAX_YAML_NODES` values
+    (a "billion laughs" file of a few hundred bytes), counted on the composed graph before anything is
+    built. YAML syntax errors are raised as they are, for the caller to place."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        sizes: dict[int, int] = {}
+
+        def size(n) -> int:
+            if id(n) not in sizes:
+                sizes[id(n)] = 0  # a recursive alias counts once
+                children = [c for pair in n.value for c in pair] if isinstance(n, yaml.MappingNode) else \
+                    n.value if isinstance(n, yaml.SequenceNode) else []
+                sizes[id(n)] = min(1 + sum(size(c) for c in children), MAX_YAML_NODES + 1)
+            return sizes[id(n)]
+
+        if size(node) > MAX_YAML_NODES:
+            raise UserError(f"{source}: YAML that expands to more than {MAX_YAML_NODES:,} values through its "
+                            "aliases (the limit); refused")
+        return loader.construct_document(node)
+    except RecursionError:
+        raise UserError(f"{source}: YAML nested too deeply") from None
+    finally:
+        loader.dispose()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from features.normalize import NormalizeSteps
 
+from stancelab.data.records import load_yaml
 from stancelab.errors import UserError
 
 
@@ -157,7 +158,9 @@ class ExperimentConfig(Strict):
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
                 problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
-                raise ValueError(f"grid combination {overrides}: model.{where}: {problem}") from None
+                shown = str(overrides)
+                shown = shown if len(shown) <= 200 else shown[:200] + " ..."
+                raise ValueError(f"grid combination {shown}: model.{where}: {problem}") from None
         return self
 
     def configurations(self) -> list[tuple[dict[str, Any], ModelConfig]]:
@@ -213,15 +216,20 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), parsed
 
 
-def _format_validation_error(path: Path | str, error: ValidationError) -> str:
+def _format_validation_error(path: Path | str, error: ValidationError, overrides=()) -> str:
+    """One line naming where the problem is: the file, or the ``--set`` that put the bad value there."""
     first = error.errors()[0]
     loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        if loc == key or loc.startswith(key + ".") or key.startswith(loc + "."):
+            path = f"--set {item}"
     if first["type"] == "extra_forbidden":
         message = f"unknown key '{loc}'"
     elif first["type"] == "missing":
         message = f"missing key '{loc}'"
     else:
-        message = f"key '{loc}': {first['msg']}"
+        message = f"key '{loc}': {first['msg'][:300]}"
     more = len(error.errors()) - 1
     return f"{path}: {message}" + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
 
@@ -238,7 +246,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -255,7 +263,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        raise UserError(_format_validation_error(path, exc)) from None
+        raise UserError(_format_validation_error(path, exc, overrides)) from None
     except UserError:
         raise
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from stancelab.data.files import check_output_folder
 from stancelab.errors import UserError
 
 
@@ -93,8 +94,7 @@ def predict_partitions(path: Path, output: Path, address: str, model_uri: str | 
         raise UserError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}")
     if output.exists():
         raise UserError(f"{output}: already exists; give a new folder for the Parquet parts")
-    if not output.parent.resolve().is_dir():
-        raise UserError(f"{output}: folder {output.parent} does not exist")
+    check_output_folder(output, inputs=[path])
     predictor = load(model_uri, tracking_uri, allow_unsafe=allow_unsafe)
     keep = [c for c in ("id", "text", "target", "actor") if c in frame.columns]
     meta = _score_partition(frame[keep].head(1, npartitions=1), predictor).iloc[:0]

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from stancelab import tracking
+from stancelab.data.records import MAX_TEXT_CHARS
 from stancelab.errors import UserError
 from stancelab.model.io import load_pipeline
 from stancelab.model.pipeline import INPUT_COLUMNS
@@ -29,6 +30,20 @@ DEFAULT_MODEL = "models:/idlib-stance@champion"  # experiments/default.yaml's mo
 
 def default_model_uri() -> str:
     return DEFAULT_MODEL
+
+
+def text_problem(text: str) -> str | None:
+    """Why a text cannot be scored, or None: longer than the limit, a NUL character, or not Unicode that
+    can be written out (a lone surrogate from JSON's "\\ud800", or undecodable bytes of a command line)."""
+    if len(text) > MAX_TEXT_CHARS:
+        return f"{len(text):,} characters (at most {MAX_TEXT_CHARS:,})"
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"not valid Unicode text (character {exc.start + 1} is a lone surrogate or an undecodable byte)"
+    return None
 
 
 def target_key(name: str) -> str:
@@ -80,6 +95,9 @@ class Predictor:
                                 f"{'nothing' if text is None else type(text).__name__}")
             if not text.strip():
                 raise UserError(f"{number}: field 'text': empty text")
+            problem = text_problem(text)
+            if problem:
+                raise UserError(f"{number}: field 'text': {problem}")
             target = record.get("target")
             if target is None or not str(target).strip():
                 raise UserError(f"{number}: field 'target': missing; known targets: {', '.join(self.targets)}")
@@ -89,6 +107,9 @@ class Predictor:
                 raise UserError(f"{number}: field 'target': {exc}") from None
             actor = record.get("actor")
             actor = "" if actor is None or (isinstance(actor, float) and np.isnan(actor)) else str(actor).strip()
+            problem = text_problem(actor) or text_problem(str(target))
+            if problem:
+                raise UserError(f"{number}: field '{'actor' if text_problem(actor) else 'target'}': {problem}")
             out.append({"text": text, "target": resolved, "actor": actor})
         return out
 
@@ -233,6 +254,9 @@ def _download(model_uri: str, uri: str) -> Path:
         raise UserError(f"no model at {model_uri} in {uri} ({str(exc).splitlines()[0]})") from None
     except OSError as exc:
         raise UserError(f"{model_uri}: cannot read the model ({exc.strerror or exc})") from None
+    except (ValueError, TypeError, KeyError) as exc:  # a URI MLflow cannot place (http://..., a bare name)
+        raise UserError(f"{model_uri}: not a model URI MLflow can read ({str(exc).splitlines()[0][:200]}); "
+                        "use models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN/model or a model folder") from None
 
 
 def _keep(local: Path, dest: Path) -> Path:

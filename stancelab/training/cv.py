@@ -25,12 +25,18 @@ def model_input(frame: pd.DataFrame) -> pd.DataFrame:
 
 def cv_splits(frame: pd.DataFrame, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Stratified by target x stance; grouped by normalised text, so one sentence (labelled for
-    several targets, or duplicated) never sits on both sides of a fold."""
+    several targets, or duplicated) never sits on both sides of a fold. A target whose rows carry one
+    stance label cannot train a stance head: refused, naming the file."""
+    source = ", ".join(map(str, frame.attrs.get("paths", []))) or "the training data"
+    for target, labels in frame.groupby("target")["stance"]:
+        if labels.nunique() < 2:
+            raise UserError(f"{source}: target {target!r} has one stance label only ({labels.iloc[0]}); "
+                            "a stance head needs rows with at least two")
     strata = (frame["target"] + "|" + frame["stance"]).to_numpy()
     groups = frame["text"].map(datasets.text_key).to_numpy()
     n_groups = len(set(groups))
     if n_groups < folds:
-        raise UserError(f"only {n_groups} distinct texts for {folds}-fold cross-validation")
+        raise UserError(f"{source}: only {n_groups} distinct texts for {folds}-fold cross-validation")
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     return list(splitter.split(frame, strata, groups))
 
@@ -38,7 +44,10 @@ def cv_splits(frame: pd.DataFrame, folds: int, seed: int) -> list[tuple[np.ndarr
 def _fit_predict(pipeline, X, Y, train_idx, test_idx, none_scales):
     """Fit once, predict once per ``none_scale`` (a decision threshold, not a fitted parameter)."""
     start = time.perf_counter()
-    model = clone(pipeline).fit(X.iloc[train_idx], Y.iloc[train_idx])
+    try:
+        model = clone(pipeline).fit(X.iloc[train_idx], Y.iloc[train_idx])
+    except ValueError as exc:  # a fold whose training rows leave a target with one stance label
+        raise UserError(f"cross-validation fold: {exc}; use fewer folds (cv.folds) or add rows") from None
     preds = [model.set_params(heads__none_scale=s).predict(X.iloc[test_idx]) for s in none_scales]
     return test_idx, preds, time.perf_counter() - start
 
