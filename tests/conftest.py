@@ -19,6 +19,20 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("STANCE_DATA_DIR", REPO.parent / "shared" / "datasets"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory):
+    """Registry models the tests load are kept in a temporary cache, never in the user's ~/.cache
+    (subprocesses inherit it through the environment)."""
+    folder = tmp_path_factory.mktemp("model-cache")
+    previous = os.environ.get("STANCELAB_CACHE")
+    os.environ["STANCELAB_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("STANCELAB_CACHE", None)
+    else:
+        os.environ["STANCELAB_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def shared_datasets() -> Path:
     if not (SHARED / "mawqif" / "train.csv").is_file():

@@ -45,3 +45,15 @@ def test_parallel_sweeps_through_the_server_lose_no_runs_and_predict_reads_it(se
                    env=env)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["stance"] in ("favor", "against", "none")
+
+    # the hostile-input guarantees hold through the server too: an output that is the input is refused
+    # before any work, and a model the registry does not have is one line
+    quotes = tmp_path / "q.csv"
+    quotes.write_text("text,target\nhi,deescalation_idlib\n", encoding="utf-8")
+    for args, expected in ((["--input", quotes, "--output", quotes], "q.csv: is the input"),
+                           (["x", "--target", "deescalation_idlib", "--model", "models:/nope@champion"],
+                            "no model at models:/nope@champion")):
+        proc = run_cli("predict.py", *args, env=env)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and expected in proc.stderr, proc.stderr
+    assert quotes.read_text(encoding="utf-8") == "text,target\nhi,deescalation_idlib\n"
