@@ -79,8 +79,12 @@ def model(trained):
 @given(text=texts, actor=texts)
 def test_predict_any_unicode_is_labelled_deterministically(model, text, actor):
     records = [{"text": text, "target": TARGET, "actor": actor}]
-    if not text.strip():
+    if not text.strip() or "\x00" in text:  # empty, or a NUL: refused at validation
         with pytest.raises(UserError, match="field 'text'"):
+            model.predict(records)
+        return
+    if "\x00" in actor:
+        with pytest.raises(UserError, match="field 'actor': contains a NUL"):
             model.predict(records)
         return
     [first] = model.predict(records)
