@@ -184,13 +184,13 @@ def _resolve_sqlite(db: Path, model_uri: str) -> tuple[str, str] | None:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
             if alias is not None:
-                row = con.execute("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?",
-                                  (name, alias)).fetchone()
+                row = con.execute("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ? "
+                                  "AND workspace = 'default'", (name, alias)).fetchone()
                 if row is None:
                     return None
                 version = str(row[0])
-            row = con.execute("SELECT creation_time FROM model_versions WHERE name = ? AND version = ?",
-                              (name, int(version))).fetchone()
+            row = con.execute("SELECT creation_time FROM model_versions WHERE name = ? AND version = ? "
+                              "AND workspace = 'default'", (name, int(version))).fetchone()
     except (sqlite3.Error, ValueError, TypeError):
         return None
     return (str(version), str(row[0])) if row is not None else None
