@@ -1,5 +1,5 @@
 """The runs that training and evaluation log follow the naming and tagging convention of
-stancelab/conventions.py (README: "Comparing runs in MLflow"), so experiments compare in the UI."""
+tests/conventions.py (docs/design.md: "Comparing runs in MLflow"), so experiments compare in the UI."""
 
 from __future__ import annotations
 
