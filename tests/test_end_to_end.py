@@ -57,7 +57,7 @@ def test_champion_only_moves_when_cv_improves(trained, tmp_path):
     assert int(result.model_version) == int(trained["result"].model_version) + 1
 
 
-def test_a_tie_on_cv_score_is_broken_by_the_sentiment_metric(trained):
+def test_a_tie_on_cv_score_is_broken_by_the_sentiment_metric(trained, tmp_path):
     import mlflow
 
     from stancelab.training.train import register
@@ -65,7 +65,7 @@ def test_a_tie_on_cv_score_is_broken_by_the_sentiment_metric(trained):
     uri = trained["uri"]  # the shared store (a fresh one costs seconds of migrations)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    experiment_id = mlflow.create_experiment("champion-tie")
+    experiment_id = mlflow.create_experiment("champion-tie", artifact_location=tmp_path.as_uri())  # never ./mlruns
     client = MlflowClient(uri, registry_uri=uri)
     versions = []
     for f_avg, sentiment in ((0.69, 0.55), (0.69, 0.56), (0.69, 0.50)):
