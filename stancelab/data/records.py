@@ -63,19 +63,21 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
                       "save the file as UTF-8", line=line) from None
 
 
-def _lines(handle, path: Path, encoding: str = "utf-8") -> Iterator[str]:
-    """Decoded lines of a binary file, each with its line break (\\n, \\r\\n or a lone \\r); a wrong
-    encoding names the line it is on."""
-    number = 0
-    for raw in _bounded(handle, path):
-        number += 1
+def _decoded(handle, path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+    """``(number, line)`` for the physical lines of a binary file (split at \\n only), decoded, a BOM
+    dropped from the first; a wrong encoding names the line it is on."""
+    for number, raw in enumerate(_bounded(handle, path), 1):
         try:
             line = raw.decode(encoding)
         except UnicodeDecodeError as exc:
             raise located(path, f"not valid {encoding} text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
                           "save the file as UTF-8", line=number) from None
-        if number == 1 and line.startswith("\ufeff"):
-            line = line[1:]
+        yield number, line[1:] if number == 1 and line.startswith("\ufeff") else line
+
+
+def _lines(handle, path: Path, encoding: str = "utf-8") -> Iterator[str]:
+    """Decoded lines of a binary file, each with its line break (\\n, \\r\\n or a lone \\r)."""
+    for _, line in _decoded(handle, path, encoding):
         pieces = _LONE_CR.split(line) if "\r" in line[:-2] else [line]
         yield from (p for p in pieces if p)
 
@@ -164,14 +166,7 @@ def jsonl_rows(path: Path, expected: str, *, encoding: str = "utf-8") -> Iterato
     inside strings."""
     seen = False
     with open_binary(path) as handle:
-        for number, raw in enumerate(_bounded(handle, path), 1):
-            try:
-                line = raw.decode(encoding)
-            except UnicodeDecodeError as exc:
-                raise located(path, f"not valid {encoding} text (byte 0x{raw[exc.start]:02x} at column "
-                              f"{exc.start + 1}); save the file as UTF-8", line=number) from None
-            if number == 1:
-                line = line.lstrip("\ufeff")
+        for number, line in _decoded(handle, path, encoding):
             if not line.strip():
                 continue
             record = _json(line, path, number)
