@@ -17,7 +17,8 @@ as a Python string, every time. Here
 * a known word n-gram is found from integers: its document frequency is at most its (n-1)-prefix's, so
   its prefix is known too, and ``prefix column x width + last token column`` is its key;
 * terms are found by binary search in the sorted vocabulary (no dict to build when a model loads);
-* counting, sublinear tf, idf and the l2 norm of each block are a few array operations on one CSR matrix.
+* counting is one sparse product, (texts x words) @ (words x n-grams), with no sort; sublinear tf, idf
+  and each block's l2 norm are a few array operations on the result.
 
 Only public scikit-learn and scipy API is used. ``TfidfFeatures`` takes normalised texts;
 ``TextFeatures`` normalises raw ones itself (:mod:`features.normalize`).
@@ -78,13 +79,6 @@ class TfidfFeatures(TransformerMixin, BaseEstimator):
         self.ngram_range = ngram_range
         self.min_df = min_df
         self.sublinear_tf = sublinear_tf
-
-    def analyze(self, text: str) -> list[str]:
-        """All n-grams of one text, repeats included (``TfidfVectorizer.build_analyzer()``'s output)."""
-        low, high = self.ngram_range
-        if self.analyzer == "word":
-            return word_ngrams(_TOKENS(text), low, high)
-        return [g for word in text.split() for g in char_wb_ngrams(word, low, high)]
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None):
@@ -177,7 +171,7 @@ class TfidfFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X) -> sp.csr_matrix:
         """The l2-normalised TF-IDF matrix (``float64`` CSR, one row per text)."""
         check_is_fitted(self, "terms_")
-        return tfidf_matrix([(self, 0)], _texts(X), len(self.terms_), _memory(self))
+        return tfidf_matrix([(self, 0)], _texts(X), len(self.terms_), _memory(self), None, self.idf_)
 
     def __getstate__(self):  # the word memory is rebuilt as words come, never saved
         return {k: v for k, v in self.__dict__.items() if k != "_memory"}
@@ -228,11 +222,14 @@ class TextFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> sp.csr_matrix:
         check_is_fitted(self, "blocks_")
+        idf = self.__dict__.get("_idf")
+        if idf is None:  # the blocks' idf side by side, once per process rather than once per call
+            idf = self._idf = np.concatenate([block.idf_ for _, block in self.blocks_])
         return tfidf_matrix([(block, int(offset)) for (_, block), offset in zip(self.blocks_, self.offsets_)],
-                            _texts(X), self.n_features_out_, _memory(self), normaliser(self.steps()))
+                            _texts(X), self.n_features_out_, _memory(self), normaliser(self.steps()), idf)
 
-    def __getstate__(self):  # the word memory is rebuilt as words come, never saved
-        return {k: v for k, v in self.__dict__.items() if k != "_memory"}
+    def __getstate__(self):  # the word memory and the joined idf are rebuilt, never saved
+        return {k: v for k, v in self.__dict__.items() if k not in ("_memory", "_idf")}
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         check_is_fitted(self, "blocks_")
@@ -249,14 +246,15 @@ def _memory(owner) -> dict:
 
 
 def tfidf_matrix(blocks: list[tuple[TfidfFeatures, int]], texts: list[str], width: int, memory: dict,
-                 normalise=None) -> sp.csr_matrix:
+                 normalise, idf: np.ndarray) -> sp.csr_matrix:
     """TF-IDF of ``texts`` for fitted blocks placed side by side at their column offsets.
 
     Counting is one sparse product, (texts x distinct words) @ (distinct words x columns), which sums
     repeated n-grams without sorting; each distinct word's row holds its remembered ``char_wb`` and
     unigram columns (``memory``, filled after ``normalise`` where given), and word n-grams from bigrams
     up, which span words, enter as one extra "word" per occurrence. Then sublinear tf and idf per
-    block, and each block's rows scaled to unit l2 norm. Columns within a row are not sorted."""
+    block (``idf``: the blocks' idf side by side), and each block's rows scaled to unit l2 norm.
+    Columns within a row are not sorted."""
     words, ends = [], []
     for text in texts:
         words.extend(text.split())
@@ -301,10 +299,10 @@ def tfidf_matrix(blocks: list[tuple[TfidfFeatures, int]], texts: list[str], widt
     np.cumsum(np.bincount(left_rows, minlength=len(texts)), out=left_ptr[1:])
     left = sp.csr_matrix((np.ones(len(left_cols)), left_cols[order], left_ptr), shape=(len(texts), right.shape[0]))
     matrix = sp.csr_matrix(left @ right)
-    return _weigh(matrix, blocks)
+    return _weigh(matrix, blocks, idf)
 
 
-def _weigh(matrix: sp.csr_matrix, blocks: list[tuple[TfidfFeatures, int]]) -> sp.csr_matrix:
+def _weigh(matrix: sp.csr_matrix, blocks: list[tuple[TfidfFeatures, int]], idf: np.ndarray) -> sp.csr_matrix:
     """Counts -> sublinear tf (per block's setting) x idf, each block's part of a row at unit l2 norm."""
     starts = np.asarray([offset for _, offset in blocks], dtype=np.int64)
     block_of = np.searchsorted(starts, matrix.indices, side="right") - 1
@@ -315,7 +313,7 @@ def _weigh(matrix: sp.csr_matrix, blocks: list[tuple[TfidfFeatures, int]]) -> sp
     elif any(sublinear):
         mine = np.asarray(sublinear)[block_of]
         matrix.data[mine] = np.log(matrix.data[mine]) + 1.0
-    matrix.data *= np.concatenate([block.idf_ for block, _ in blocks])[matrix.indices]
+    matrix.data *= idf[matrix.indices]
     n_rows = matrix.shape[0]
     slot = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(matrix.indptr)) * len(blocks) + block_of
     norms = np.sqrt(np.bincount(slot, weights=matrix.data ** 2, minlength=n_rows * len(blocks)))
