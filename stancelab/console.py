@@ -65,8 +65,7 @@ def run_cli(body: Callable[[], int | None]) -> int:
         _end_mlflow_runs()
         print("error: interrupted", file=sys.stderr)
         return 130
-    except Terminated:
-        _end_mlflow_runs()
+    except Terminated:  # raised by _interrupt, which has already marked the runs KILLED
         print("error: terminated", file=sys.stderr)
         return 143
     finally:

@@ -43,16 +43,13 @@ def _scores(scored: pd.DataFrame, tasks, n_resamples: int, seed: int) -> dict:
 def _model_version(model_uri: str):
     """The registry entry behind a models:/ URI, or None."""
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
-    from stancelab.serving.predictor import parse_model_uri
+    from stancelab.serving.predictor import registry_entry
 
     if not model_uri.startswith("models:/"):
         return None
-    name, alias, version = parse_model_uri(model_uri)
-    client = MlflowClient()
     try:
-        return client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(name, version)
+        return registry_entry(model_uri)
     except MlflowException:
         return None
 

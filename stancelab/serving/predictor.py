@@ -107,9 +107,9 @@ class Predictor:
                 raise UserError(f"{number}: field 'target': {exc}") from None
             actor = record.get("actor")
             actor = "" if actor is None or (isinstance(actor, float) and np.isnan(actor)) else str(actor).strip()
-            problem = text_problem(actor) or text_problem(str(target))
+            problem = text_problem(actor)  # the target is one of the model's names already
             if problem:
-                raise UserError(f"{number}: field '{'actor' if text_problem(actor) else 'target'}': {problem}")
+                raise UserError(f"{number}: field 'actor': {problem}")
             out.append({"text": text, "target": resolved, "actor": actor})
         return out
 
@@ -125,9 +125,12 @@ class Predictor:
 
     def predict_labels(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Labels only, for evaluation of many rows: columns ``pred_<task>``."""
-        probas = self.predict_proba(frame)
-        return pd.DataFrame({f"pred_{t}": np.asarray(c, dtype=object)[np.argmax(p, axis=1)]
-                             for t, c, p in zip(self.tasks, self._classes, probas)}, index=frame.index)
+        labels = self._labels(self.predict_proba(frame))
+        return pd.DataFrame({f"pred_{t}": found for t, found in zip(self.tasks, labels)}, index=frame.index)
+
+    def _labels(self, probas: list[np.ndarray]) -> list[np.ndarray]:
+        """Per task, each row's label: the first most probable class, as ``np.argmax`` picks it."""
+        return [np.asarray(c, dtype=object)[np.argmax(p, axis=1)] for c, p in zip(self._classes, probas)]
 
     def predict(self, records, evidence: bool = True) -> list[dict]:
         """Validate ``records`` (dicts with text, target, optional actor) and predict them."""
@@ -142,12 +145,11 @@ class Predictor:
             return []
         targets = [r["target"] for r in rows]
         matrix, probas = self._score([r["text"] for r in rows], targets)
-        picks = [np.argmax(p, axis=1) for p in probas]
-        found = self.heads.evidence(matrix, [np.asarray(c, dtype=object)[k] for c, k in zip(self._classes, picks)],
-                                    targets, self.evidence_size) if evidence else None
+        labels = self._labels(probas)
+        found = self.heads.evidence(matrix, labels, targets, self.evidence_size) if evidence else None
         columns = {}  # per task: the label and the probabilities of every row, built a task at a time
-        for task, classes, proba, pick in zip(self.tasks, self._classes, probas, picks):
-            columns[task] = [classes[k] for k in pick.tolist()]
+        for task, classes, proba, label in zip(self.tasks, self._classes, probas, labels):
+            columns[task] = label.tolist()
             columns[f"{task}_proba"] = [dict(zip(classes, values)) for values in proba.round(4).tolist()]
         if found is not None:
             columns["evidence"] = [dict(zip(self.tasks, each)) for each in found]
@@ -196,18 +198,24 @@ def _resolve_sqlite(db: Path, model_uri: str) -> tuple[str, str] | None:
     return (str(version), str(row[0])) if row is not None else None
 
 
-def _resolve(model_uri: str, uri: str) -> tuple[str, str]:
-    """(version, creation time) of a registry model, asked of MLflow."""
-    from mlflow.exceptions import MlflowException
+def registry_entry(model_uri: str):
+    """The MLflow model version behind a ``models:/`` URI; MlflowException when the registry has none."""
     from mlflow.tracking import MlflowClient
 
     name, alias, version = parse_model_uri(model_uri)
+    client = MlflowClient()
+    return client.get_model_version_by_alias(name, alias) if alias is not None else client.get_model_version(name, version)
+
+
+def _resolve(model_uri: str, uri: str) -> tuple[str, str]:
+    """(version, creation time) of a registry model, asked of MLflow."""
+    from mlflow.exceptions import MlflowException
+
     try:
-        found = (MlflowClient().get_model_version_by_alias(name, alias) if alias is not None
-                 else MlflowClient().get_model_version(name, version))
+        found = registry_entry(model_uri)
     except MlflowException as exc:
         message = str(exc).splitlines()[0]
-        hint = " Train one first: python train.py" if alias is not None else ""
+        hint = " Train one first: python train.py" if parse_model_uri(model_uri)[1] is not None else ""
         raise UserError(f"no model at {model_uri} in {uri} ({message}).{hint}") from None
     return str(found.version), str(found.creation_timestamp)
 
