@@ -23,6 +23,9 @@ _TEH_MARBUTA_TABLE = str.maketrans({"\u0629": "\u0647"})  # teh marbuta -> heh
 _DIGITS_TABLE = str.maketrans(
     {**{chr(0x0660 + i): str(i) for i in range(10)}, **{chr(0x06F0 + i): str(i) for i in range(10)}}
 )
+# What benchmark loaders strip, so a model scores a raw benchmark file as it was evaluated: SemEval-2016's
+# " #SemST" marker (a whole word) and straight double quotes at word edges (ArSarcasm-v2's stray pair).
+_MARKUP = re.compile(r'(?<!\S)#SemST(?!\S)|(?<!\S)"+|"+(?!\S)')
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<!\w)@\w+")
 _HASHTAG = re.compile(r"(?<!\w)#(\w+)")
@@ -34,6 +37,7 @@ _SPACES = re.compile(r"\s+")
 class NormalizeSteps:
     """Which normalisation steps run. Field names are the config keys (``features.normalize.*``)."""
 
+    markup: bool = True
     urls: bool = True
     mentions: bool = True
     hashtags: bool = True
@@ -100,6 +104,7 @@ def normaliser(steps: NormalizeSteps = NormalizeSteps()):
 @lru_cache(maxsize=64)
 def _normalizer(steps: NormalizeSteps):
     """The normaliser for these steps as one function, its switches and patterns bound once."""
+    markup, markup_sub = steps.markup, _MARKUP.sub
     urls, mentions, hashtags, diacritics, tatweel = steps.urls, steps.mentions, steps.hashtags, steps.diacritics, \
         steps.tatweel
     lowercase, repeats = steps.lowercase, steps.repeats
@@ -111,6 +116,8 @@ def _normalizer(steps: NormalizeSteps):
     def normalise(text: str) -> str:
         if "\x00" in text:  # never text; and numpy's strings (the vocabulary) cannot end with it
             text = text.replace("\x00", "")
+        if markup and ('"' in text or "#SemST" in text):
+            text = markup_sub(" ", text)
         if urls and ("://" in text or "w." in text or "W." in text):
             text = url_sub(" ", text)
         if mentions and "@" in text:

@@ -20,8 +20,9 @@ MAX_METRICS_PER_RUN = 60  # per-target / per-actor / per-class numbers go to rep
 # Tags every run has, and the extra ones per role (sweep = parent, configuration = child, evaluation).
 COMMON_TAGS = ("role", "dataset", "split", "tasks", "targets")
 ROLE_TAGS = {
-    "sweep": ("seed", "best_configuration", "best_run_id", "dataset_sha256", "champion"),
-    "configuration": ("seed", "trial_hash"),
+    "sweep": ("seed", "best_configuration", "best_run_id", "chosen_configuration", "chosen_run_id", "dataset_sha256",
+              "champion", "cv.rule"),
+    "configuration": ("seed", "trial_hash", "sweep"),
     "evaluation": ("model_uri", "registered_model", "model_version", "source_run_id"),
 }
 # Artifacts: figures in plots/, tables and reports in reports/ (training) or evaluation/ (evaluation),

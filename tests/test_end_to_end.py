@@ -19,9 +19,16 @@ def test_training_logs_runs_metrics_lineage_and_champion(trained):
     parent = client.get_run(result.parent_run_id)
     children = client.search_runs([result.experiment_id], f"tags.mlflow.parentRunId = '{result.parent_run_id}'")
     assert len(children) == 2 == len(result.configurations)
+    swept = {k.removeprefix("model.") for k in result.configurations[0].overrides}
     for child in children:
-        assert {"cv_f_avg", "cv_f_avg_std", "cv_f_avg_target_mean", "cv_sentiment_macro_f1"} <= set(child.data.metrics)
-        assert child.data.params["classifier.class_weight"] == "balanced"
+        assert {"cv_f_avg", "cv_f_avg_target_mean_std", "cv_f_avg_target_mean", "cv_sentiment_macro_f1",
+                "cv_sentiment_f_pn"} <= set(child.data.metrics)
+        assert set(child.data.params) == swept  # only what the sweep varies; the parent has the rest
+        assert child.data.tags["sweep"] == result.parent_run_id
+        assert all(round(v, 4) == v for v in child.data.metrics.values())
+        # the child's clock is its folds' wall clock, not the moment it was logged
+        assert child.info.end_time - child.info.start_time >= 1000 * result.configurations[0].cv_seconds / 10
+    assert parent.data.params["classifier.class_weight"] == "balanced"
     from stancelab.tracking import git_info
 
     assert parent.data.tags.get("git_commit") == git_info().get("git_commit")
@@ -34,7 +41,12 @@ def test_training_logs_runs_metrics_lineage_and_champion(trained):
     version = client.get_model_version_by_alias("idlib-stance", "champion")
     assert str(version.version) == result.model_version and version.run_id == result.parent_run_id
     best = max(result.configurations, key=lambda r: r.cv_mean["f_avg_target_mean"])
-    assert result.best is best
+    assert result.best_by_cv is best
+    assert parent.data.tags["best_configuration"] == best.name
+    assert parent.data.tags["chosen_configuration"] == result.best.name
+    # one-standard-error rule: the chosen one is within one SE of the best
+    select = "f_avg_target_mean"
+    assert result.best.cv_mean[select] >= best.cv_mean[select] - best.cv_se[select]
     # the logged model carries a signature with the three input columns
     info = mlflow.models.get_model_info("models:/idlib-stance@champion")
     assert [c.name for c in info.signature.inputs.inputs] == ["text", "target", "actor"]

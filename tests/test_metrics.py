@@ -39,6 +39,21 @@ def test_none_only_counts_as_errors():
     assert metrics.f_avg(["favor", "favor"], ["favor", "none"]) == pytest.approx((2 / 3 + 0) / 2)
 
 
+def test_sentiment_f_pn_wanlp2021():
+    gold = ["positive", "positive", "negative", "negative", "negative", "neutral", "neutral", "positive"]
+    pred = ["positive", "negative", "negative", "negative", "neutral", "positive", "neutral", "neutral"]
+    # positive: tp=1 (row 0), guessed=2 (0,5), gold=3 -> P=1/2, R=1/3, F=2/5
+    # negative: tp=2 (rows 2,3), guessed=3 (1,2,3), gold=3 -> P=2/3, R=2/3, F=2/3
+    # neutral (tp=1, guessed=3, gold=2 -> F=2/5) is not averaged, but its rows count as misses and
+    # false guesses above
+    assert metrics.f_pn(gold, pred) == pytest.approx((2 / 5 + 2 / 3) / 2)
+    scores = metrics.sentiment_scores(gold, pred)
+    assert scores["sentiment_f_pn"] == pytest.approx((2 / 5 + 2 / 3) / 2)
+    assert scores["sentiment_macro_f1"] == pytest.approx((2 / 5 + 2 / 3 + 2 / 5) / 3)
+    # a class never guessed and never gold scores 0, as in the shared task's scorer
+    assert metrics.f_pn(["negative", "neutral"], ["negative", "neutral"]) == pytest.approx(0.5)
+
+
 def test_macro_f1_and_accuracy_match_scikit_learn():
     from sklearn.metrics import accuracy_score, f1_score
 

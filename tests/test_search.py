@@ -34,4 +34,5 @@ def test_a_random_search_runs_each_draw_once_and_keeps_the_best_by_cv(tracking_u
     children = client.search_runs([result.experiment_id], f"tags.mlflow.parentRunId = '{result.parent_run_id}'")
     assert sorted(c.info.run_name for c in children) == sorted(r.name for r in result.configurations)
     assert [r.overrides for r in result.configurations] == [o for o, _ in config.configurations()]
-    assert result.best.cv_mean["f_avg_target_mean"] == max(r.cv_mean["f_avg_target_mean"] for r in result.configurations)
+    assert result.best_by_cv.cv_mean["f_avg_target_mean"] == max(r.cv_mean["f_avg_target_mean"]
+                                                                 for r in result.configurations)

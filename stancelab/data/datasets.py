@@ -32,6 +32,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = Path.home() / ".cache" / "stancelab" / "datasets"
 EMBEDDED_CORPUS = REPO_ROOT / "data" / "corpus.csv"
 SCHEMA = ("id", "text", "actor", "target", "stance", "sentiment", "source", "lang", "split")
+# Kept when a loader provides them: the text as the file holds it (for the byte-identical overlap count),
+# and a grouping that evaluation breaks scores down by, as it does per target and per actor.
+EXTRA_COLUMNS = ("raw_text", "dialect")
+BREAKDOWNS = ("target", "actor", "dialect")
 
 
 @dataclass
@@ -62,9 +66,10 @@ def validate(frame: pd.DataFrame, path: Path | str, tasks=("stance", "sentiment"
         if len(str(value)) > MAX_TEXT_CHARS:
             raise located(path, f"{len(str(value)):,} characters (at most {MAX_TEXT_CHARS:,})",
                           line=int(lines[row_index]), field="text")
-    for row_index, value in frame["target"].items():
-        if not str(value).strip():
-            raise located(path, "empty target", line=int(lines[row_index]), field="target")
+    if "stance" in tasks:  # a sentiment-only dataset has no targets
+        for row_index, value in frame["target"].items():
+            if not str(value).strip():
+                raise located(path, "empty target", line=int(lines[row_index]), field="target")
     for task in tasks:
         allowed = LABELS[task]
         bad = ~frame[task].isin(allowed)
@@ -88,12 +93,18 @@ def validate(frame: pd.DataFrame, path: Path | str, tasks=("stance", "sentiment"
 
 
 def overlap(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, int]:
-    """Texts shared between two splits, exactly and after normalisation."""
-    exact = set(train["text"]) & set(test["text"])
+    """Texts shared between two splits: ``exact`` compares the raw texts as the files hold them
+    (byte-identical, before the loader strips anything), ``normalised`` the normalised texts (what the
+    model sees), and ``test_rows_affected`` counts the test rows whose normalised text is in train."""
+    exact = set(_raw(train)) & set(_raw(test))
     test_keys = test["text"].map(text_key)
     normalised = set(train["text"].map(text_key)) & set(test_keys)
     return {"exact": len(exact), "normalised": len(normalised),
             "test_rows_affected": int(test_keys.isin(normalised).sum())}
+
+
+def _raw(frame: pd.DataFrame) -> pd.Series:
+    return frame["raw_text"] if "raw_text" in frame else frame["text"]
 
 
 # --------------------------------------------------------------------------- registry
@@ -148,7 +159,8 @@ def _to_schema(frame: pd.DataFrame, path: Path, tasks) -> pd.DataFrame:
     for column in SCHEMA:
         if column not in frame:
             frame[column] = ""
-    frame = frame[[*SCHEMA, "_line"]].reset_index(drop=True)
+    extra = [c for c in EXTRA_COLUMNS if c in frame]
+    frame = frame[[*SCHEMA, "_line", *extra]].reset_index(drop=True)
     frame.attrs["report"] = validate(frame, path, tasks)
     frame.attrs["paths"] = [str(path)]
     return frame
@@ -167,7 +179,7 @@ def _load_idlib(dataset: Dataset, split: str, root: Path | None) -> pd.DataFrame
 def load_schema_csv(path: Path | str, split: str | None = None, tasks=("stance", "sentiment")) -> pd.DataFrame:
     """Load a CSV already in the project schema (the embedded corpus, filled annotation templates)."""
     path = Path(path)
-    required = ("id", "text", "target", *tasks)
+    required = ("id", "text", *(("target",) if "stance" in tasks else ()), *tasks)
     frame = read_csv_records(path, required, optional=tuple(c for c in SCHEMA if c not in required))
     if split is not None and "split" in frame:
         known = sorted(set(frame["split"]))
@@ -177,9 +189,9 @@ def load_schema_csv(path: Path | str, split: str | None = None, tasks=("stance",
     for column in ("text", "target", "actor", *tasks):
         if column in frame:
             frame[column] = frame[column].astype(object).map(str.strip)
-    frame["stance"] = frame["stance"].str.lower()
-    if "sentiment" in frame:
-        frame["sentiment"] = frame["sentiment"].str.lower()
+    for task in ("stance", "sentiment"):
+        if task in frame:
+            frame[task] = frame[task].str.lower()
     frame["source"] = frame["source"] if "source" in frame else path.name
     dupe_ids = frame["id"][frame["id"].duplicated()]
     if len(dupe_ids):
@@ -211,6 +223,7 @@ def _load_mawqif(dataset: Dataset, split: str, root: Path | None) -> pd.DataFram
     frame = pd.DataFrame({
         "id": "mawqif-" + raw["ID"].str.strip(),
         "text": raw["text"].str.strip(),
+        "raw_text": raw["text"],
         "actor": "",
         "target": raw["target"].map(_MAWQIF_TARGETS),
         "stance": raw["stance"].str.strip().str.lower(),
@@ -242,6 +255,7 @@ def _load_semeval(dataset: Dataset, split: str, root: Path | None) -> pd.DataFra
     frame = pd.DataFrame({
         "id": [f"semeval-{split}-{n}" for n in raw["_line"]],
         "text": text,
+        "raw_text": raw["Tweet"],
         "actor": "",
         "target": raw["Target"].map(_SEMEVAL_TARGETS),
         "stance": raw["Stance"].str.strip().str.lower(),
@@ -252,8 +266,38 @@ def _load_semeval(dataset: Dataset, split: str, root: Path | None) -> pd.DataFra
     return _finish(frame, path, dataset, split)
 
 
+_ARSARCASM_SENTIMENT = {"POS": "positive", "NEG": "negative", "NEU": "neutral"}
+
+
+def _load_arsarcasm(dataset: Dataset, split: str, root: Path | None) -> pd.DataFrame:
+    """ArSarcasm-v2 as a sentiment-only dataset: no target, stance or actor; ``dialect`` kept for the
+    per-dialect breakdown. Most tweets are written as ``\"\"\"…\"\"\"``, so after CSV parsing their
+    text starts and ends with a stray ``"``: stripped here, and by the model's normaliser too."""
+    path = _require(dataset_folder(dataset, root) / f"{split}.csv", dataset)
+    raw = read_csv_records(path, ("tweet", "sarcasm", "sentiment", "dialect"))
+    labels = raw["sentiment"].str.strip()
+    bad = ~labels.isin(list(_ARSARCASM_SENTIMENT))
+    if bad.any():
+        row = raw.index[bad.to_numpy()][0]
+        raise located(path, f"unknown label {labels[row]!r}; expected one of POS, NEG, NEU",
+                      line=int(raw.at[row, "_line"]), field="sentiment")
+    frame = pd.DataFrame({
+        "id": [f"arsarcasm-{split}-{n}" for n in raw["_line"]],
+        "text": raw["tweet"].str.strip().str.strip('"').str.strip(),
+        "raw_text": raw["tweet"],
+        "sentiment": labels.map(_ARSARCASM_SENTIMENT),
+        "dialect": raw["dialect"].str.strip(),
+        "source": f"arsarcasm_v2/{split}.csv",
+        "_line": raw["_line"],
+    })
+    return _finish(frame, path, dataset, split)
+
+
 _MAWQIF_COMMIT = "1310ffe31762dae33ccb33c6446875ded1c02391"
 _MAWQIF_RAW = f"https://raw.githubusercontent.com/NoraAlt/Mawqif-Arabic-Stance/{_MAWQIF_COMMIT}/Data/"
+
+_ARSARCASM_COMMIT = "eb85513e133cfc67e30aca4968fadbe2594fcb42"
+_ARSARCASM_RAW = f"https://raw.githubusercontent.com/iabufarha/ArSarcasm-v2/{_ARSARCASM_COMMIT}/ArSarcasm-v2/"
 
 DATASETS: dict[str, Dataset] = {
     "idlib": Dataset(
@@ -300,8 +344,26 @@ DATASETS: dict[str, Dataset] = {
                    "`python -m stancelab.data.fetch fetch semeval2016 --from <unzipped folder>` "
                    "(or set STANCE_DATA_DIR to a folder holding semeval2016_task6/train.csv and test.csv).",
     ),
+    "arsarcasm": Dataset(
+        name="arsarcasm",
+        description="ArSarcasm-v2 (Abu Farha et al., WANLP 2021): Arabic tweets, sentiment only (subtask 2), "
+                    "5 dialects",
+        lang="ar",
+        targets={},
+        splits=("train", "test"),
+        loader=_load_arsarcasm,
+        files=(
+            RemoteFile("train.csv", "1da727eb763459f436c4e61f52c6a0bc63d5300af8fcc99b5675ae4616dae04a",
+                       _ARSARCASM_RAW + "training_data.csv", ("training_data.csv",)),
+            RemoteFile("test.csv", "0f0a77ba8a4a0a9370846a42a93a63244092f1fb30a909595b70e17e299bcf6c",
+                       _ARSARCASM_RAW + "testing_data.csv", ("testing_data.csv",)),
+        ),
+        fetch_help="Fetch it with `python -m stancelab.data.fetch fetch arsarcasm` (or --from DIR for a local copy), "
+                   "or point STANCE_DATA_DIR at a folder holding arsarcasm_v2/train.csv and arsarcasm_v2/test.csv.",
+        tasks=("sentiment",),
+    ),
 }
-FOLDERS = {"idlib": "", "mawqif": "mawqif", "semeval2016": "semeval2016_task6"}
+FOLDERS = {"idlib": "", "mawqif": "mawqif", "semeval2016": "semeval2016_task6", "arsarcasm": "arsarcasm_v2"}
 
 
 def get_dataset(name: str) -> Dataset:
@@ -323,6 +385,10 @@ def load(name: str, split: str, root: Path | str | None = None, tasks=("stance",
         frame.attrs["checksum"] = "not pinned"
         return frame
     dataset = get_dataset(name)
+    missing = [t for t in tasks if t not in dataset.tasks]
+    if missing:
+        raise UserError(f"dataset '{name}' has no {' or '.join(missing)} labels; its tasks: "
+                        f"{', '.join(dataset.tasks)} (set `tasks: [{', '.join(dataset.tasks)}]` in the experiment)")
     if split not in dataset.splits:
         raise UserError(f"dataset '{name}' has no split '{split}'; splits: {', '.join(dataset.splits)}")
     status, problem = verify_checksum(dataset, split, Path(root) if root else None)

@@ -70,7 +70,7 @@ def results_rows(experiments: list[Path], tracking_uri: str | None = None, split
         metrics = runs[0].data.metrics
         rows.append({
             "benchmark": config.dataset.name,
-            "system": f"{'baseline' if config.model_name.endswith('-baseline') else 'ours'}: {config.model_name} v{champion.version} ({train_run.data.tags.get('best_configuration', '')})",
+            "system": f"{'baseline' if config.model_name.endswith('-baseline') else 'ours'}: {config.model_name} v{champion.version} ({train_run.data.tags.get('chosen_configuration', '')})",
             **{key: _fmt(metrics, key, split) for key in COLUMNS},
             "n": int(metrics.get(f"{split}_n", 0)),
             "train s": f"{train_run.data.metrics.get('fit_seconds', float('nan')):.1f}",
@@ -169,7 +169,7 @@ def comparison_rows(summaries: list[dict]) -> list[dict]:
         model = (f"{evaluation.data.tags.get('registered_model', '')} v{evaluation.data.tags.get('model_version', '')}"
                  if evaluation else "not evaluated")
         rows.append({"experiment": summary["experiment"], "dataset": summary["dataset"],
-                     "system": f"{sweep.data.tags.get('best_configuration', '')} ({model})",
+                     "system": f"{sweep.data.tags.get('chosen_configuration', '')} ({model})",
                      f"cv_{summary['select_by']}": _fmt_cv(sweep.data.metrics, summary["select_by"]),
                      **{f"{split}_{key}": (_fmt(evaluation.data.metrics, key, split) if evaluation else "–")
                         for key in COLUMNS},

@@ -91,7 +91,11 @@ class DatasetConfig(Strict):
 
 class CVConfig(Strict):
     folds: int = Field(5, ge=2, le=20)
-    select_by: Literal["f_avg", "f_avg_target_mean", "stance_macro_f1", "sentiment_macro_f1"] = "f_avg_target_mean"
+    rule: Literal["one_standard_error", "best"] = Field(
+        "one_standard_error", description="one_standard_error: the simplest configuration within one standard error "
+                                          "(over folds) of the best CV score; best: the best score")
+    select_by: Literal["f_avg", "f_avg_target_mean", "stance_macro_f1", "sentiment_macro_f1",
+                       "sentiment_f_pn"] = "f_avg_target_mean"
     select_sentiment_by: Literal["sentiment_macro_f1", "sentiment_accuracy"] | None = Field(
         None, description="choose the sentiment classifier by this CV metric first, then everything else by "
                           "select_by among the configurations with that sentiment classifier")
@@ -127,15 +131,16 @@ class ExperimentConfig(Strict):
 
     @field_validator("tasks")
     @classmethod
-    def _stance_first(cls, value):
-        if "stance" not in value:
-            raise ValueError("tasks must include stance")
-        return tuple(dict.fromkeys(value))
+    def _some_task(cls, value):
+        if not value:
+            raise ValueError("tasks must name at least one of stance, sentiment")
+        return tuple(t for t in ("stance", "sentiment") if t in value)
 
     @model_validator(mode="after")
     def _select_by_a_trained_task(self):
-        if self.cv.select_by.startswith("sentiment") and "sentiment" not in self.tasks:
-            raise ValueError(f"cv.select_by '{self.cv.select_by}' needs the sentiment task")
+        task = "sentiment" if self.cv.select_by.startswith("sentiment") else "stance"
+        if task not in self.tasks:
+            raise ValueError(f"cv.select_by '{self.cv.select_by}' needs the {task} task")
         if self.cv.select_sentiment_by is not None:
             if "sentiment" not in self.tasks:
                 raise ValueError(f"cv.select_sentiment_by '{self.cv.select_sentiment_by}' needs the sentiment task")

@@ -4,8 +4,9 @@
 each quote into one sparse TF-IDF row, once, and every head reads that same row: the stance head of
 the quote's target and the sentiment head. Each head is a plain scikit-learn classifier.
 
-Input is a DataFrame with ``text`` (normalised by the Pipeline's first step) and ``target``;
-``y`` has a column per task (``stance`` first, then optionally ``sentiment``).
+Input is a DataFrame with ``text`` and ``target``; ``y`` has a column per task (``stance``, then
+``sentiment``; either may be left out by building the model without that head: a sentiment-only model
+has no targets).
 """
 
 from __future__ import annotations
@@ -36,12 +37,22 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y):
-        Y = _as_frame(y, ["stance", "sentiment"] if self.sentiment is not None else ["stance"])
+        Y = _as_frame(y, [t for t, head in (("stance", self.stance), ("sentiment", self.sentiment)) if head is not None])
         self.tasks_ = list(Y.columns)
         self.features_ = clone(self.features)
         matrix = self.features_.fit_transform(_texts(X["text"])).tocsr()
-        targets = X["target"].to_numpy(dtype=object)
-        stance = Y["stance"].to_numpy(dtype=object)
+        self.stance_heads_, self.classes_ = [], []
+        self.targets_ = np.asarray([], dtype=object)
+        if "stance" in self.tasks_:
+            self._fit_stance(matrix, X["target"].to_numpy(dtype=object), Y["stance"].to_numpy(dtype=object))
+        self.sentiment_head_ = None
+        if "sentiment" in self.tasks_:
+            self.sentiment_head_ = clone(self.sentiment).fit(matrix, Y["sentiment"].to_numpy(dtype=object))
+            self.classes_.append(np.asarray(self.sentiment_head_.classes_, dtype=object))
+        return self
+
+    def _fit_stance(self, matrix, targets, stance):
+        """A stance head per target, on that target's rows of the shared block."""
         self.targets_ = np.asarray(sorted(set(targets)), dtype=object)
         heads = []
         for target in self.targets_:
@@ -52,13 +63,7 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
                                  "a stance head needs at least two")
             heads.append(clone(self.stance).fit(matrix[rows], stance[rows]))
         self.stance_heads_ = heads
-        stance_classes = np.asarray(sorted(set(stance)), dtype=object)
-        self.classes_ = [stance_classes]
-        self.sentiment_head_ = None
-        if "sentiment" in self.tasks_:
-            self.sentiment_head_ = clone(self.sentiment).fit(matrix, Y["sentiment"].to_numpy(dtype=object))
-            self.classes_.append(np.asarray(self.sentiment_head_.classes_, dtype=object))
-        return self
+        self.classes_.append(np.asarray(sorted(set(stance)), dtype=object))
 
     # ------------------------------------------------------------------ score
     def featurize(self, texts):
@@ -94,12 +99,19 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
         """Per task, the probabilities of the rows of ``matrix`` (from :meth:`featurize`): each head's
         ``predict_proba``, computed from its public ``coef_`` and ``intercept_`` in one product for all
         heads (the softmax of the decision function, or for a two-class head its logistic)."""
-        check_is_fitted(self, "stance_heads_")
-        index = self.target_index(targets)
+        check_is_fitted(self, "features_")
         heads, spans, coef, intercept = self._layout()
         scores = np.asarray(matrix @ coef) + intercept
+        out = [self._stance_proba(scores, heads, spans, targets)] if "stance" in self.tasks_ else []
+        if self.sentiment_head_ is not None:
+            out.append(_proba(scores[:, spans[-1][0]:spans[-1][1]]))
+        return out
+
+    def _stance_proba(self, scores, heads, spans, targets) -> np.ndarray:
+        """The stance probabilities of each row from its target's head, on the union of stance labels."""
+        index = self.target_index(targets)
         stance_classes = list(self.classes_[0])
-        stance = np.zeros((matrix.shape[0], len(stance_classes)))
+        stance = np.zeros((scores.shape[0], len(stance_classes)))
         for k in np.unique(index):
             rows = np.flatnonzero(index == k)
             columns = [stance_classes.index(c) for c in heads[k].classes_]
@@ -107,13 +119,10 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
         if self.none_scale != 1.0 and NONE in stance_classes:
             stance[:, stance_classes.index(NONE)] *= self.none_scale
             stance /= stance.sum(axis=1, keepdims=True)
-        out = [stance]
-        if self.sentiment_head_ is not None:
-            out.append(_proba(scores[:, spans[-1][0]:spans[-1][1]]))
-        return out
+        return stance
 
     def predict_proba(self, X) -> list[np.ndarray]:
-        return self.proba_of(self.featurize(X["text"]), X["target"])
+        return self.proba_of(self.featurize(X["text"]), X["target"] if "target" in X else [""] * len(X))
 
     def predict(self, X) -> np.ndarray:
         probas = self.predict_proba(X)
@@ -137,7 +146,7 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
         """For every row of ``matrix`` and every task, the ``size`` features that pushed that task's head
         most towards the row's label: value x (class coefficient - mean coefficient), largest first,
         positive ones only; read off the same sparse rows that were scored, for the whole batch at once."""
-        index = self.target_index(targets)
+        index = self.target_index(targets) if "stance" in self.tasks_ else np.zeros(matrix.shape[0], dtype=np.int64)
         rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
         names = self.feature_names()
         out = [[[] for _ in self.tasks_] for _ in range(matrix.shape[0])]

@@ -43,7 +43,8 @@ def build_pipeline(cfg: ModelConfig, tasks=("stance", "sentiment"), seed: int = 
     features = TextFeatures(normalize=cfg.normalize.model_dump(), word=cfg.word.model_dump() if cfg.word else None,
                             char=cfg.char.model_dump() if cfg.char else None)
     sentiment = build_classifier(cfg.sentiment_classifier or cfg.classifier, seed) if "sentiment" in tasks else None
+    stance = build_classifier(cfg.classifier, seed) if "stance" in tasks else None
     return Pipeline([
-        ("heads", SharedFeatureHeads(features=features, stance=build_classifier(cfg.classifier, seed),
+        ("heads", SharedFeatureHeads(features=features, stance=stance,
                                      sentiment=sentiment, none_scale=cfg.none_scale)),
     ])

@@ -7,6 +7,8 @@ Definitions follow the official scorers:
   Precision (recall) is 0 when a class is never guessed (never gold), and F1 is 0 when both are 0.
 - ``f_avg_target_mean`` (StanceEval 2024 / Mawqif): the same F_avg within each target, then the
   unweighted mean over targets.
+- ``sentiment_f_pn`` (WANLP 2021 ArSarcasm-v2 subtask 2): the mean of F1(positive) and F1(negative);
+  ``neutral`` rows count as gold and as guesses, but its F1 is not averaged (F_avg's rule for sentiment).
 - ``*_macro_f1``: unweighted mean of F1 over all labels of the task; ``*_accuracy``: share correct.
 """
 
@@ -17,7 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from stancelab.labels import AGAINST, FAVOR, SENTIMENT_LABELS, STANCE_LABELS
+from stancelab.labels import AGAINST, FAVOR, NEGATIVE, POSITIVE, SENTIMENT_LABELS, STANCE_LABELS
 
 
 def _f1(gold: np.ndarray, pred: np.ndarray, label: str) -> float:
@@ -38,6 +40,12 @@ def f_avg(gold, pred) -> float:
     """SemEval-2016 F_avg: mean of F1(favor) and F1(against) from pooled counts."""
     scores = f1_per_label(gold, pred, (FAVOR, AGAINST))
     return (scores[FAVOR] + scores[AGAINST]) / 2
+
+
+def f_pn(gold, pred) -> float:
+    """WANLP 2021 F-PN: mean of F1(positive) and F1(negative)."""
+    scores = f1_per_label(gold, pred, (POSITIVE, NEGATIVE))
+    return (scores[POSITIVE] + scores[NEGATIVE]) / 2
 
 
 def f_avg_target_mean(gold, pred, targets) -> float:
@@ -68,6 +76,7 @@ def stance_scores(gold, pred, targets) -> dict[str, float]:
 def sentiment_scores(gold, pred) -> dict[str, float]:
     return {
         "sentiment_macro_f1": macro_f1(gold, pred, SENTIMENT_LABELS),
+        "sentiment_f_pn": f_pn(gold, pred),
         "sentiment_accuracy": accuracy(gold, pred),
     }
 

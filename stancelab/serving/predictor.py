@@ -78,6 +78,18 @@ class Predictor:
             raise UserError(f"unknown target {name!r}; known targets: {known}")
         return target
 
+    def _target_of(self, record: dict, number: str) -> str:
+        """The record's target, resolved to the model's id ("" for a sentiment-only model, which has none)."""
+        if "stance" not in self.tasks:
+            return ""
+        target = record.get("target")
+        if target is None or not str(target).strip():
+            raise UserError(f"{number}: field 'target': missing; known targets: {', '.join(self.targets)}")
+        try:
+            return self.resolve_target(str(target))
+        except UserError as exc:
+            raise UserError(f"{number}: field 'target': {exc}") from None
+
     def frame(self, records, source: str | None = None, lines: list[int] | None = None) -> pd.DataFrame:
         """Validated model input; errors name the record (or ``source:line`` for files)."""
         return pd.DataFrame(self._validated(records, source, lines), columns=list(INPUT_COLUMNS), dtype=object)
@@ -98,13 +110,7 @@ class Predictor:
             problem = text_problem(text)
             if problem:
                 raise UserError(f"{number}: field 'text': {problem}")
-            target = record.get("target")
-            if target is None or not str(target).strip():
-                raise UserError(f"{number}: field 'target': missing; known targets: {', '.join(self.targets)}")
-            try:
-                resolved = self.resolve_target(str(target))
-            except UserError as exc:
-                raise UserError(f"{number}: field 'target': {exc}") from None
+            resolved = self._target_of(record, number)
             actor = record.get("actor")
             actor = "" if actor is None or (isinstance(actor, float) and np.isnan(actor)) else str(actor).strip()
             problem = text_problem(actor)  # the target is one of the model's names already
@@ -154,7 +160,7 @@ class Predictor:
         if found is not None:
             columns["evidence"] = [dict(zip(self.tasks, each)) for each in found]
         names = list(columns)
-        return [{"text": row["text"], "target": row["target"], "actor": row["actor"] or None,
+        return [{"text": row["text"], "target": row["target"] or None, "actor": row["actor"] or None,
                  **dict(zip(names, values))} for row, values in zip(rows, zip(*columns.values()))]
 
 

@@ -85,7 +85,7 @@ def selected_model(config: ExperimentConfig, tracking_uri: str | None = None) ->
         if trial_hash(model) == best_hash:
             return model, overrides, run.info.run_id
     # a model trained before ModelConfig gained keys hashes differently: fall back to the grid values
-    named = [(o, m) for o, m in configurations if config_name(o) == run.data.tags.get("best_configuration")]
+    named = [(o, m) for o, m in configurations if config_name(o) == run.data.tags.get("chosen_configuration", run.data.tags.get("best_configuration"))]
     if len(named) == 1:
         return named[0][1], named[0][0], run.info.run_id
     raise UserError(f"run {run.info.run_id}: its best configuration is not among its own grid (older code?)")
@@ -127,8 +127,8 @@ def run_ablation(config: ExperimentConfig, tracking_uri: str | None = None, *, o
     bar = progress.add_task("ablation: cross-validating variants", total=len(models) * config.cv.folds)
     folds: list[pd.DataFrame | None] = [None] * len(models)
     splits = cv_splits(train, config.cv.folds, config.seed)
-    for i, _oof, table, _seconds in cross_validate(models, train, tasks, splits, config.seed, config.n_jobs,
-                                                   on_fold=lambda n: progress.advance(bar, n)):
+    for i, _oof, table, _seconds, _wall in cross_validate(models, train, tasks, splits, config.seed, config.n_jobs,
+                                                          on_fold=lambda n: progress.advance(bar, n)):
         folds[i] = table
     progress.remove_task(bar)
     rows = [{"system": name, "change": patch, "cv": {k: float(folds[i][k].mean()) for k in HEADLINE if k in folds[i]},

@@ -36,10 +36,14 @@ def register(client, model_uri: str, model_name: str, select: str, score: float,
 
     Read-compare-write under the store lock: two ``train.py`` processes finishing together must not
     both read the old champion and let the weaker model take the alias last."""
+    import contextlib
+    import io
+
     import mlflow
 
     with tracking.store_lock():
-        registered = mlflow.register_model(model_uri, model_name)
+        with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Successfully registered model ..."
+            registered = mlflow.register_model(model_uri, model_name)
         version = str(registered.version)
         metrics = [f"cv_{select}"] + ([f"cv_{tie_break[0]}"] if tie_break else [])
         previous, (previous_score, *previous_tie) = champion_scores(client, model_name, *metrics)

@@ -39,13 +39,14 @@ class ConfigResult:
     cv_mean: dict[str, float]
     cv_std: dict[str, float]
     cv_seconds: float
+    cv_se: dict[str, float] = field(default_factory=dict)  # standard error over folds: std / sqrt(folds)
 
 
 @dataclass
 class TrainResult:
     experiment_id: str
     parent_run_id: str
-    best: ConfigResult
+    best: ConfigResult  # the chosen configuration: registered (the best CV score, or the one-SE rule's pick)
     configurations: list[ConfigResult]
     model_uri: str
     registered_model: str
@@ -53,6 +54,7 @@ class TrainResult:
     champion: bool
     previous_champion: str | None
     data_warnings: list[str] = field(default_factory=list)
+    best_by_cv: ConfigResult | None = None  # the best CV score (the same as ``best`` under cv.rule: best)
 
 
 def _digest(payload) -> str:
@@ -64,12 +66,20 @@ def trial_hash(model: ModelConfig) -> str:
     return _digest(model.model_dump(mode="json"))
 
 
+_SHORT = {"classifier.": "", "sentiment_classifier.": "s.", "normalize.": "n.", "word.": "w.", "char.": "c.",
+          "none_scale": "none", "ngram_range": "ngram"}
+
+
 def _short_key(key: str) -> str:
-    return key.removeprefix("model.").replace("classifier.", "").replace("normalize.", "norm.")
+    key = key.removeprefix("model.")
+    for long, short in _SHORT.items():
+        key = key.replace(long, short)
+    return key
 
 
 def config_name(overrides: dict[str, Any]) -> str:
-    """Child run name: the grid values that make this configuration differ, e.g. ``C=10.0``."""
+    """Child run name: the grid values that make this configuration differ, short enough for the MLflow
+    runs table, e.g. ``C=0.5 none=0.8 w.min_df=2``."""
     if not overrides:
         return "base"
     parts = []
@@ -108,10 +118,11 @@ def flat_params(model: ModelConfig) -> dict[str, str]:
     return out
 
 
-def _log_sweep_plot(mlflow, results: list[ConfigResult], folds: list[pd.DataFrame], select: str, title: str):
+def _log_sweep_plot(mlflow, results: list[ConfigResult], folds: list[pd.DataFrame], select: str, title: str,
+                    chosen: str):
     """``plots/cv_spread.png`` on the parent run: per-fold scores of every configuration."""
     fig = plots.cv_spread_figure({r.name: f[select].tolist() for r, f in zip(results, folds)}, select, title,
-                                 best=max(results, key=lambda r: r.cv_mean[select]).name)
+                                 best=chosen)
     mlflow.log_figure(fig, "plots/cv_spread.png")
     plots.close(fig)
 
@@ -158,6 +169,9 @@ class _Sweep:
     results: list
     oofs: list
     folds: list
+    parent_id: str = ""
+    parent_experiment: str = ""
+    best_index: int = 0
 
 
 def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=None) -> TrainResult:
@@ -184,9 +198,10 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
                           tags={**base_tags, "role": "sweep"}) as parent:
         sha = _log_sweep_inputs(mlflow, config, frame, report, dataset_label, len(configurations))
         n = len(configurations)
-        sweep = _Sweep(config, frame, splits, configurations, base_tags, [None] * n, [None] * n, [None] * n)
+        sweep = _Sweep(config, frame, splits, configurations, base_tags, [None] * n, [None] * n, [None] * n,
+                       parent.info.run_id, experiment_id)
         start = time.perf_counter()
-        best_index = _run_sweep(mlflow, sweep, progress)
+        best_index = _run_sweep(client, sweep, progress)
         sweep_seconds = time.perf_counter() - start
         best, best_cfg = sweep.results[best_index], configurations[best_index][1]
         refit_bar = progress.add_task("refitting the best configuration on all of train", total=1)
@@ -205,7 +220,8 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
     return TrainResult(experiment_id=experiment_id, parent_run_id=parent.info.run_id, best=best,
                        configurations=sweep.results, model_uri=f"models:/{config.model_name}/{version}",
                        registered_model=config.model_name, model_version=version, champion=promote,
-                       previous_champion=previous, data_warnings=list(report.warnings))
+                       previous_champion=previous, data_warnings=list(report.warnings),
+                       best_by_cv=sweep.results[sweep.best_index])
 
 
 def _log_sweep_inputs(mlflow, config, frame, report, dataset_label, n_configurations) -> str:
@@ -215,53 +231,87 @@ def _log_sweep_inputs(mlflow, config, frame, report, dataset_label, n_configurat
                      "data_rows": str(len(frame)),
                      "data_exact_duplicates": str(report.exact_duplicates),
                      "data_conflicting_duplicates": str(report.conflicting_duplicates)})
-    mlflow.log_params({"cv.folds": config.cv.folds, "cv.select_by": config.cv.select_by,
-                       "n_configurations": n_configurations, "search.kind": config.search.kind})
+    # the sweep's settings are tags, not params: params are what its configurations vary, so the parent
+    # and its children line up column for column in the MLflow UI
+    mlflow.set_tags({"cv.folds": str(config.cv.folds), "cv.select_by": config.cv.select_by, "cv.rule": config.cv.rule,
+                     "n_configurations": str(n_configurations), "search.kind": config.search.kind})
     return sha
 
 
-def _run_sweep(mlflow, sweep: _Sweep, progress) -> int:
-    """Cross-validate every configuration, one child run each; the index of the best."""
+def _cv_metrics(mean: dict, std: dict, select: str) -> dict[str, float]:
+    """The key CV metrics of a configuration, rounded to 4 digits: each metric's mean over folds, the
+    selection metric's standard deviation; the other deviations are in ``reports/cv_folds.csv``."""
+    return {**{f"cv_{k}": round(v, 4) for k, v in mean.items()}, f"cv_{select}_std": round(std[select], 4)}
+
+
+def _log_child(client, sweep: _Sweep, index: int, mean: dict, std: dict, seconds: float, wall) -> str:
+    """One configuration's run, nested under the sweep: its real start and end (its folds' wall clock),
+    the swept params only, and its key CV metrics."""
+    from mlflow.entities import Metric, Param, RunStatus
+
+    overrides, model_cfg = sweep.configurations[index]
+    params = flat_params(model_cfg)
+    keys = [k.removeprefix("model.") for k in overrides]
+    swept = {k: params[k] for k in keys if k in params}
+    name = config_name(overrides)
+    run = client.create_run(
+        sweep.parent_experiment, start_time=int(wall[0] * 1000), run_name=name,
+        tags={**sweep.base_tags, "role": "configuration", "sweep": sweep.parent_id,
+              "mlflow.parentRunId": sweep.parent_id, "trial_hash": trial_hash(model_cfg)})
+    now = int(wall[1] * 1000)
+    metrics = {**_cv_metrics(mean, std, sweep.config.cv.select_by), "cv_seconds": round(seconds, 2)}
+    client.log_batch(run.info.run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+                     params=[Param(k, v) for k, v in swept.items()])
+    client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.FINISHED), end_time=now)
+    return run.info.run_id
+
+
+def _run_sweep(client, sweep: _Sweep, progress) -> int:
+    """Cross-validate every configuration, one child run each; the index of the chosen one (the best, or
+    the one-standard-error rule's pick, with the best kept in ``sweep.best_index``)."""
     config, tasks = sweep.config, list(sweep.config.tasks)
     bar = progress.add_task("cross-validating", total=len(sweep.configurations) * config.cv.folds)
     models = [model for _, model in sweep.configurations]
-    for i, oof, fold_table, seconds in cross_validate(models, sweep.frame, tasks, sweep.splits, config.seed,
-                                                      config.n_jobs, on_fold=lambda n: progress.advance(bar, n)):
-        overrides, model_cfg = sweep.configurations[i]
-        name = config_name(overrides)
-        with mlflow.start_run(run_name=name, nested=True,
-                              tags={**sweep.base_tags, "role": "configuration",
-                                    "trial_hash": trial_hash(model_cfg)}) as child:
-            mlflow.log_params(flat_params(model_cfg))
-            mean, std = fold_table.mean().to_dict(), fold_table.std(ddof=1).fillna(0).to_dict()
-            mlflow.log_metrics({f"cv_{k}": v for k, v in mean.items()})
-            mlflow.log_metrics({f"cv_{k}_std": v for k, v in std.items()})
-            mlflow.log_metric("cv_seconds", seconds)
-        sweep.results[i] = ConfigResult(name, overrides, child.info.run_id, mean, std, seconds)
+    for i, oof, fold_table, seconds, wall in cross_validate(models, sweep.frame, tasks, sweep.splits, config.seed,
+                                                            config.n_jobs, on_fold=lambda n: progress.advance(bar, n)):
+        mean, std = fold_table.mean().to_dict(), fold_table.std(ddof=1).fillna(0).to_dict()
+        run_id = _log_child(client, sweep, i, mean, std, seconds, wall)
+        se = {k: v / len(fold_table) ** 0.5 for k, v in std.items()}
+        sweep.results[i] = ConfigResult(config_name(sweep.configurations[i][0]), sweep.configurations[i][0], run_id,
+                                        mean, std, seconds, se)
         sweep.oofs[i], sweep.folds[i] = oof, fold_table
     progress.remove_task(bar)
-    return choose(models, [r.cv_mean for r in sweep.results], config.cv.select_by, config.cv.select_sentiment_by)
+    ses = [r.cv_se for r in sweep.results] if config.cv.rule == "one_standard_error" else None
+    sweep.best_index, chosen = choose(models, [r.cv_mean for r in sweep.results], config.cv.select_by,
+                                      config.cv.select_sentiment_by, ses)
+    return chosen
 
 
 def _log_best(mlflow, sweep: _Sweep, best_index: int, model, fit_seconds: float, sweep_seconds: float) -> None:
-    config, tasks = sweep.config, list(sweep.config.tasks)
+    """On the parent run: the chosen configuration's params and key CV metrics, which configuration had
+    the best CV score and which was chosen, and the sweep's plots and tables."""
+    config, tasks, select = sweep.config, list(sweep.config.tasks), sweep.config.cv.select_by
     best, best_cfg = sweep.results[best_index], sweep.configurations[best_index][1]
+    top = sweep.results[sweep.best_index]
     # the chosen configuration under the children's keys, so the sweep lines up with them in the UI
     mlflow.log_params(flat_params(best_cfg))
-    mlflow.set_tags({"best_configuration": best.name, "best_run_id": best.run_id})
-    mlflow.log_metrics({f"cv_{k}": v for k, v in best.cv_mean.items()})
-    mlflow.log_metrics({f"cv_{k}_std": v for k, v in best.cv_std.items()})
-    mlflow.log_metric("fit_seconds", fit_seconds)
-    mlflow.log_metric("cv_seconds", sum(r.cv_seconds for r in sweep.results))  # the whole sweep (summed fits)
-    mlflow.log_metric("cv_wall_seconds", sweep_seconds)  # wall clock of the whole sweep
-    mlflow.log_metric("fit_vocabulary_size", len(model.named_steps["heads"].feature_names()))
+    mlflow.set_tags({"chosen_configuration": best.name, "chosen_run_id": best.run_id,
+                     "best_configuration": top.name, "best_run_id": top.run_id})
+    mlflow.log_metrics({**_cv_metrics(best.cv_mean, best.cv_std, select),
+                        f"cv_best_{select}": round(top.cv_mean[select], 4),
+                        f"cv_best_{select}_se": round(top.cv_se[select], 4),
+                        "fit_seconds": round(fit_seconds, 2),
+                        "cv_seconds": round(sum(r.cv_seconds for r in sweep.results), 2),  # summed fits
+                        "cv_wall_seconds": round(sweep_seconds, 2),  # wall clock of the whole sweep
+                        "fit_vocabulary_size": len(model.named_steps["heads"].feature_names())})
     _log_best_artifacts(mlflow, sweep.frame, tasks, sweep.oofs[best_index], sweep.folds[best_index],
                         config.dataset.name, model)
-    _log_sweep_plot(mlflow, sweep.results, sweep.folds, config.cv.select_by,
-                    f"{config.experiment}: {config.cv.folds}-fold CV")
-    mlflow.log_table(pd.DataFrame([{"configuration": r.name, **{f"cv_{k}": v for k, v in r.cv_mean.items()},
-                                    "cv_seconds": r.cv_seconds} for r in sweep.results]),
-                     "reports/cv_configurations.json")
+    _log_sweep_plot(mlflow, sweep.results, sweep.folds, select, f"{config.experiment}: {config.cv.folds}-fold CV",
+                    best.name)
+    mlflow.log_table(pd.DataFrame([{"configuration": r.name, "chosen": r is best, "best": r is top,
+                                    **{f"cv_{k}": v for k, v in r.cv_mean.items()},
+                                    f"cv_{select}_se": r.cv_se[select], "cv_seconds": r.cv_seconds}
+                                   for r in sweep.results]), "reports/cv_configurations.json")
 
 
 def _log_model(mlflow, model, frame, tasks, dataset: str, sha: str, select: str, best: ConfigResult):
