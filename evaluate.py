@@ -7,8 +7,9 @@
     python evaluate.py report [--experiment NAME ...] --output report.html|.md   # experiments side by side
     python evaluate.py ablation EXPERIMENT.yaml [--update-readme]  # each component off, on test, paired vs full
 
-The JSON holds n, f_avg (SemEval-2016), f_avg_target_mean (StanceEval 2024), stance and sentiment
-macro-F1 and accuracy, each as {value, ci_low, ci_high}, plus per-target and per-actor breakdowns.
+The JSON holds n, f_avg (SemEval-2016), f_avg_target_mean (StanceEval 2024), sentiment_f_pn (WANLP 2021),
+stance and sentiment macro-F1 and accuracy, each as {value, ci_low, ci_high}, plus per-target and per-actor
+breakdowns (and per dialect, for ArSarcasm-v2).
 An evaluation run is logged to MLflow with confusion matrices and a CSV of errors.
 """
 
@@ -20,10 +21,9 @@ import sys
 from pathlib import Path
 
 METRIC_KEYS = ("f_avg", "f_avg_target_mean", "stance_macro_f1", "stance_accuracy",
-               "sentiment_macro_f1", "sentiment_accuracy")
+               "sentiment_macro_f1", "sentiment_f_pn", "sentiment_accuracy")
 
 
-EXPERIMENTS = Path(__file__).resolve().parent / "experiments"
 
 
 def write_json(result: dict, path: Path) -> None:
@@ -44,7 +44,8 @@ def report_main(argv: list[str]) -> int:
                         help="MLflow experiment name (repeat; default: every experiment with a training run)")
     parser.add_argument("--output", type=Path, help="report.html (self-contained) or report.md")
     parser.add_argument("--readme", action="store_true",
-                        help="rewrite the README's results table from the final experiments' champions")
+                        help="rewrite the README's results tables from the final and baseline experiments' "
+                             "champions, with the paired test and the count of test evaluations")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     add_tracking_option(parser)
     args = parser.parse_args(argv)
@@ -55,7 +56,7 @@ def report_main(argv: list[str]) -> int:
         from stancelab.evaluation import report
 
         if args.readme:
-            table = report.markdown(report.results_rows([EXPERIMENTS / n for n in report.FINALS], args.tracking_uri))
+            table = report.results_markdown(report.results_tables(args.tracking_uri))
             report.update_readme(table)
             return 0 if args.quiet else print(table)
         if args.output is None:

@@ -15,7 +15,7 @@ def test_variants_switch_one_component_off_each_and_skip_steps_without_effect():
     model = ModelConfig.model_validate({"none_scale": 0.5, "sentiment_classifier": {"C": 0.3}})
     english = pd.DataFrame({"text": ["Sooo good!!! #HillaryClinton https://t.co/x @bob 2016"]})
     names = variants(model, english)
-    assert {"-char block", "-word block", "none_scale=1", "no class weights (stance)",
+    assert {"-char block", "-word block", "none_scale=1", "no class weights",
             "sentiment untuned (logreg C=1)"} <= set(names)
     # Arabic-only steps change no English text: not worth a variant
     assert "normalize.alef off" not in names and "normalize.urls off" in names and "normalize.repeats off" in names

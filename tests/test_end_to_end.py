@@ -90,6 +90,27 @@ def test_a_tie_on_cv_score_is_broken_by_the_sentiment_metric(trained, tmp_path):
     assert str(client.get_model_version_by_alias("tie-stance", "champion").version) == versions[1][0]
 
 
+def test_a_new_version_of_the_experiment_file_takes_the_alias_whatever_its_score(trained, tmp_path):
+    import mlflow
+
+    from stancelab.training.train import register
+
+    uri = trained["uri"]
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    experiment_id = mlflow.create_experiment("champion-file", artifact_location=tmp_path.as_uri())
+    client = MlflowClient(uri, registry_uri=uri)
+    promoted = []
+    for f_avg, sha in ((0.70, "file-v1"), (0.60, "file-v1"), (0.60, "file-v2"), (0.59, "file-v2")):
+        with mlflow.start_run(experiment_id=experiment_id) as run:
+            mlflow.log_metrics({"cv_f_avg": f_avg})
+            mlflow.log_text("a stand-in: registration reads only the run", "model/MLmodel")
+            promoted.append(register(client, f"runs:/{run.info.run_id}/model", "file-stance", "f_avg", f_avg,
+                                     {"experiment_sha": sha})[1])
+    # the same file: CV decides; a changed file: its model supersedes a score measured by other settings
+    assert promoted == [True, False, True, False]
+
+
 def test_evaluate_writes_intervals_and_breakdowns(trained, tmp_path):
     out = tmp_path / "results.json"
     proc = run_cli("evaluate.py", "experiments/default.yaml", "--split", "test", "--json", out,
@@ -270,18 +291,30 @@ def test_stance_only_experiment_on_a_user_csv(tmp_path, tracking_uri):
         load_config(experiment, ["cv.select_by=sentiment_macro_f1"])
 
 
-def test_results_table_is_generated_from_mlflow(trained, tmp_path):
-    from stancelab.evaluation.evaluate import evaluate
-    from stancelab.evaluation.report import markdown, results_rows, update_readme
+def test_results_tables_are_generated_from_mlflow(trained, tmp_path):
+    from mlflow.tracking import MlflowClient
 
+    from stancelab.evaluation.evaluate import evaluate
+    from stancelab.evaluation.report import results_markdown, results_tables, test_looks, update_readme
+
+    client = MlflowClient(trained["uri"])
+    before = test_looks(client, "idlib") if client.search_experiments() else 0
     result = evaluate("models:/idlib-stance@champion", "idlib", "test", tracking_uri=trained["uri"],
                       experiment=trained["config"].experiment, n_resamples=50, seed=1)
-    rows = results_rows([REPO / "experiments" / "default.yaml", REPO / "experiments" / "mawqif.yaml"], trained["uri"])
-    assert [row["benchmark"] for row in rows] == ["idlib"]  # no mawqif champion in this store
+    tables = results_tables(trained["uri"], n_resamples=50)
+    assert list(tables) == ["idlib"]  # no mawqif, semeval2016 or arsarcasm champion in this store
+    table = tables["idlib"]
+    assert table["looks"] == before + 1 and table["paired"] is None  # the idlib experiment has no baseline
     f_avg = result["f_avg"]
-    assert rows[0]["f_avg"] == f"{100 * f_avg['value']:.2f} [{100 * f_avg['ci_low']:.1f}, {100 * f_avg['ci_high']:.1f}]"
+    assert table["rows"][0]["f_avg"] == f"{100 * f_avg['value']:.1f} [{100 * f_avg['ci_low']:.1f}, {100 * f_avg['ci_high']:.1f}]"
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- results:start -->\nold\n<!-- results:end -->\noutro\n", encoding="utf-8")
-    update_readme(markdown(rows), readme)
+    update_readme(results_markdown(tables), readme)
     text = readme.read_text(encoding="utf-8")
-    assert "old" not in text and "| idlib | ours: idlib-stance" in text and text.endswith("outro\n")
+    assert "old" not in text and "| ours: idlib-stance v" in text and text.endswith("outro\n")
+    assert f"Test-split evaluations of this benchmark in the store: {before + 1}." in text
+    # the same version scored on test again: counted, and the user is told
+    again = evaluate("models:/idlib-stance@champion", "idlib", "test", tracking_uri=trained["uri"],
+                     experiment=trained["config"].experiment, n_resamples=5, seed=1)
+    assert again["looks"] == result["looks"] + 1 == before + 2
+    assert any("was already evaluated on idlib:test" in w for w in again["warnings"])

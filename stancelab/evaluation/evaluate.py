@@ -30,14 +30,30 @@ def _breakdown(scored: pd.DataFrame, column: str, tasks) -> list[dict]:
 
 
 def _scores(scored: pd.DataFrame, tasks, n_resamples: int, seed: int) -> dict:
-    """The scored rows' size, metrics with bootstrap intervals, and per-target / per-actor breakdowns."""
+    """The scored rows' size, metrics with bootstrap intervals, and the breakdowns: per target and per
+    actor always, per dialect (or any other column of ``datasets.BREAKDOWNS``) when the data has it."""
+    extra = [c for c in datasets.BREAKDOWNS if c not in ("target", "actor") and c in scored]
     return {
         "n": len(scored),
         "bootstrap": {"resamples": n_resamples, "level": 0.95, "strata": "target", "seed": seed},
         **metrics.scores_with_intervals(scored, tasks, n_resamples=n_resamples, seed=seed),
         "per_target": _breakdown(scored, "target", tasks),
         "per_actor": _breakdown(scored, "actor", tasks),
+        **{f"per_{c}": _breakdown(scored, c, tasks) for c in extra},
     }
+
+
+def evaluations(client, dataset: str, split: str = "test", extra: str = "") -> list:
+    """The evaluation runs in the store that scored ``split`` of ``dataset`` (every model, every version)."""
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(experiments, f"tags.role = 'evaluation' and tags.split = '{split}' and "
+                                           f"tags.dataset = '{dataset}'{extra}", max_results=10_000)
+
+
+def test_looks(client, dataset: str, split: str = "test") -> int:
+    """How many times ``split`` of ``dataset`` has been scored in this store: the number a reader needs next
+    to a test result, since every look at a test split is a chance to overfit it."""
+    return len(evaluations(client, dataset, split))
 
 
 def _model_version(model_uri: str):
@@ -103,7 +119,7 @@ def evaluate(model_uri: str | None, dataset: str, split: str, *, data_dir=None, 
         tracking.setup(tracking_uri, create=False)
     tasks = predictor.tasks
     frame = datasets.load(dataset, split, data_dir, tasks, verify=verify_checksums)
-    unknown = sorted(set(frame["target"]) - set(predictor.targets))
+    unknown = sorted(set(frame["target"]) - set(predictor.targets)) if "stance" in tasks else []
     if unknown:
         raise UserError(f"{dataset}:{split} has target(s) {', '.join(unknown)} that model {predictor.model_uri} "
                         f"was not trained on (it knows {', '.join(predictor.targets)})")
@@ -128,8 +144,25 @@ def evaluate(model_uri: str | None, dataset: str, split: str, *, data_dir=None, 
         "warnings": warnings,
     }
     if log:
+        _count_looks(result, version)
         result["run_id"] = _log(mlflow, result, scored, frame, tasks, predictor, version, experiment)
     return result
+
+
+def _count_looks(result: dict, version) -> None:
+    """``looks``: this evaluation's number among the store's evaluations of the same split; a warning
+    when this very model version has been scored on it before (a final is looked at once per version)."""
+    from mlflow.tracking import MlflowClient
+
+    client, label = MlflowClient(), datasets.label(result["dataset"])
+    result["looks"] = test_looks(client, label, result["split"]) + 1
+    if version is not None:
+        same = evaluations(client, label, result["split"], f" and tags.registered_model = '{version.name}' and "
+                                                          f"tags.model_version = '{version.version}'")
+        if same:
+            result["warnings"].append(f"{version.name} v{version.version} was already evaluated on "
+                                      f"{label}:{result['split']} ({len(same)} time(s), first in run "
+                                      f"{same[-1].info.run_id}); this is look {result['looks']} at that split")
 
 
 def _log(mlflow, result, scored, frame, tasks, predictor, version, experiment) -> str:
@@ -153,6 +186,7 @@ def _log(mlflow, result, scored, frame, tasks, predictor, version, experiment) -
                 values[f"{split}_{key}_ci_low"] = entry["ci_low"]
                 values[f"{split}_{key}_ci_high"] = entry["ci_high"]
         values[f"{split}_n"] = result["n"]
+        mlflow.set_tag("look", str(result["looks"]))
         if result["train_overlap"] is not None:  # logged when 0 too: "checked, none" differs from "not checked"
             values[f"{split}_train_overlap"] = result["train_overlap"]["normalised"]
             values[f"{split}_train_overlap_exact"] = result["train_overlap"]["exact"]
@@ -177,6 +211,9 @@ def _log(mlflow, result, scored, frame, tasks, predictor, version, experiment) -
                 tmp / f"{split}_predictions.csv", index=False)  # per row, for evaluate.py --compare
             pd.DataFrame(result["per_target"]).to_csv(tmp / f"{split}_per_target.csv", index=False)
             pd.DataFrame(result["per_actor"]).to_csv(tmp / f"{split}_per_actor.csv", index=False)
+            for column in datasets.BREAKDOWNS[2:]:
+                if f"per_{column}" in result:
+                    pd.DataFrame(result[f"per_{column}"]).to_csv(tmp / f"{split}_per_{column}.csv", index=False)
             (tmp / f"{split}_evaluation.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
             mlflow.log_artifacts(str(tmp), "evaluation")
         return run.info.run_id

@@ -10,12 +10,17 @@ champion and prints its metrics with 95% intervals next to the published anchors
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from stancelab import tracking
 from stancelab.data.datasets import REPO_ROOT
 from stancelab.data.files import write_between_markers
 from stancelab.errors import UserError
+from stancelab.evaluation.evaluate import test_looks
+
+__all__ = ["BENCHMARKS", "FINALS", "results_markdown", "results_tables", "test_looks", "update_readme"]
+EXPERIMENTS = REPO_ROOT / "experiments"
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
@@ -28,65 +33,122 @@ ANCHORS = {
     "mawqif": [("best StanceEval 2024 team", "f_avg_target_mean", 84.38),
                ("Mawqif paper's best BERT model", "f_avg_target_mean", 78.89),
                ("sentence-transformer + LR (StanceEval 2024)", "f_avg_target_mean", 71.77)],
+    "arsarcasm": [("best WANLP 2021 system (MARBERT)", "sentiment_f_pn", 74.8),
+                  ("3rd place, WANLP 2021 (MARBERT)", "sentiment_f_pn", 73.21)],
 }
 COLUMNS = ("f_avg", "f_avg_target_mean", "stance_macro_f1", "sentiment_macro_f1")
 
 
+@dataclass(frozen=True)
+class Benchmark:
+    """One results table: the official metric first, then the other columns; the baseline and final
+    experiments (file names in experiments/)."""
+
+    title: str
+    official: str
+    columns: tuple[str, ...]
+    final: str
+    baseline: str | None = None
+
+
+BENCHMARKS = {
+    "mawqif": Benchmark("Mawqif: Arabic stance, 3 targets (StanceEval 2024 metric)", "f_avg_target_mean",
+                        ("f_avg", "sentiment_macro_f1"), "mawqif.yaml", "mawqif-baseline.yaml"),
+    "semeval2016": Benchmark("SemEval-2016 Task 6 A: English stance, 5 targets (eval.pl metric)", "f_avg",
+                             ("f_avg_target_mean", "sentiment_macro_f1"), "semeval2016.yaml",
+                             "semeval2016-baseline.yaml"),
+    "arsarcasm": Benchmark("ArSarcasm-v2: Arabic sentiment, 5 dialects (WANLP 2021 F-PN)", "sentiment_f_pn",
+                           ("sentiment_macro_f1", "sentiment_accuracy"), "arsarcasm.yaml", "arsarcasm-baseline.yaml"),
+    "idlib": Benchmark("Embedded Idlib corpus (ours; small, for the tour)", "f_avg_target_mean",
+                       ("f_avg", "sentiment_macro_f1"), "default.yaml"),
+}
+FINALS = tuple(name for b in BENCHMARKS.values() for name in (b.baseline, b.final) if name)
+
+
 def _fmt(metrics: dict, key: str, split: str) -> str:
-    """``75.83 [72.1, 79.3]`` (percent, 95% interval) from ``<split>_<key>`` and its ``_ci_low/_ci_high``."""
+    """``75.8 [72.1, 79.3]`` (percent, 95% interval) from ``<split>_<key>`` and its ``_ci_low/_ci_high``."""
     value = metrics.get(f"{split}_{key}")
     if value is None:
         return "–"
     low, high = metrics.get(f"{split}_{key}_ci_low"), metrics.get(f"{split}_{key}_ci_high")
-    return f"{100 * value:.2f} [{100 * low:.1f}, {100 * high:.1f}]" if low is not None else f"{100 * value:.2f}"
+    return f"{100 * value:.1f} [{100 * low:.1f}, {100 * high:.1f}]" if low is not None else f"{100 * value:.1f}"
 
 
-def results_rows(experiments: list[Path], tracking_uri: str | None = None, split: str = "test") -> list[dict]:
+def _champion_evaluation(client, path: Path, split: str):
+    """(config, champion version, its newest ``split`` evaluation run, its training run), or None."""
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
     from stancelab.model.config import load_config
 
+    config = load_config(path)
+    try:
+        champion = client.get_model_version_by_alias(config.model_name, "champion")
+    except MlflowException:
+        return None
+    runs = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        f"tags.role = 'evaluation' and tags.split = '{split}' and tags.registered_model = '{config.model_name}' "
+        f"and tags.model_version = '{champion.version}'", order_by=["attributes.start_time DESC"], max_results=1)
+    return (config, champion, runs[0], client.get_run(champion.run_id)) if runs else None
+
+
+def results_tables(tracking_uri: str | None = None, split: str = "test", n_resamples: int = 1000) -> dict[str, dict]:
+    """Per benchmark with an evaluated final: its rows (baseline, final, anchors), the paired bootstrap of
+    final - baseline on the official metric, and the number of test evaluations in the store."""
+    from mlflow.tracking import MlflowClient
+
+    from stancelab.scoring.compare import compare_runs
+
     tracking.setup(tracking_uri)
     client = MlflowClient()
-    rows = []
-    for path in experiments:
-        config = load_config(path)
-        try:
-            champion = client.get_model_version_by_alias(config.model_name, "champion")
-        except MlflowException:
+    out = {}
+    for dataset, bench in BENCHMARKS.items():
+        found = {role: _champion_evaluation(client, EXPERIMENTS / name, split)
+                 for role, name in (("baseline", bench.baseline), ("final", bench.final)) if name}
+        if found.get("final") is None:
             continue
-        experiment = client.get_experiment_by_name(config.experiment)
-        if experiment is None:
-            continue
-        runs = client.search_runs(
-            [experiment.experiment_id],
-            f"tags.role = 'evaluation' and tags.split = '{split}' and tags.registered_model = '{config.model_name}' "
-            f"and tags.model_version = '{champion.version}'",
-            order_by=["attributes.start_time DESC"], max_results=1)
-        if not runs:
-            continue
-        train_run = client.get_run(champion.run_id)
-        metrics = runs[0].data.metrics
-        rows.append({
-            "benchmark": config.dataset.name,
-            "system": f"{'baseline' if config.model_name.endswith('-baseline') else 'ours'}: {config.model_name} v{champion.version} ({train_run.data.tags.get('chosen_configuration', '')})",
-            **{key: _fmt(metrics, key, split) for key in COLUMNS},
-            "n": int(metrics.get(f"{split}_n", 0)),
-            "train s": f"{train_run.data.metrics.get('fit_seconds', float('nan')):.1f}",
-        })
-    # published anchors once per benchmark, after our rows for it
-    out = []
-    for benchmark in dict.fromkeys(r["benchmark"] for r in rows):
-        out += [r for r in rows if r["benchmark"] == benchmark]
-        out += [{"benchmark": benchmark, **anchor, "n": "", "train s": ""} for anchor in anchor_rows(benchmark)]
+        rows, keys = [], (bench.official, *bench.columns)
+        for role, entry in found.items():
+            if entry is None:
+                continue
+            config, champion, run, train_run = entry
+            chosen = train_run.data.tags.get("chosen_configuration", "")
+            rows.append({"system": f"{'baseline' if role == 'baseline' else 'ours'}: {config.model_name} "
+                                   f"v{champion.version}" + (f" ({chosen})" if chosen and chosen != "base" else ""),
+                         **{k: _fmt(run.data.metrics, k, split) for k in keys},
+                         "n": int(run.data.metrics.get(f"{split}_n", 0))})
+        paired = None
+        if found.get("baseline") is not None:
+            result = compare_runs(found["baseline"][2].info.run_id, found["final"][2].info.run_id, tracking_uri,
+                                  n_resamples=n_resamples)
+            paired = result["metrics"].get(bench.official)
+        rows += [{**anchor, "n": ""} for anchor in anchor_rows(dataset, keys)]
+        out[dataset] = {"benchmark": bench, "rows": rows, "paired": paired, "looks": test_looks(client, dataset, split)}
     return out
+
+
+def results_markdown(tables: dict[str, dict]) -> str:
+    """The README's results: one table per benchmark, the paired test and the number of test looks below."""
+    if not tables:
+        return "_No evaluated finals in the tracking store yet._"
+    parts = []
+    for table in tables.values():
+        bench, paired = table["benchmark"], table["paired"]
+        parts += [f"**{bench.title}**", "", markdown(table["rows"]), ""]
+        if paired is not None:
+            verdict = "significantly better" if paired["p_value"] < 0.05 and paired["delta"] > 0 else \
+                "significantly worse" if paired["p_value"] < 0.05 else "not significantly different"
+            parts.append(f"Final − baseline on {bench.official}: {100 * paired['delta']:+.1f} points "
+                         f"[{100 * paired['ci_low']:+.1f}, {100 * paired['ci_high']:+.1f}], paired bootstrap "
+                         f"p = {paired['p_value']:.2f}: {verdict}. ")
+        parts += [f"Test-split evaluations of this benchmark in the store: {table['looks']}.", ""]
+    return "\n".join(parts).rstrip()
 
 
 def anchor_rows(dataset: str, columns=COLUMNS) -> list[dict]:
     """The published numbers for a benchmark, one row each, in the given metric columns."""
     return [{"system": name, **{key: (f"{value:.2f}" if key == metric else "") for key in columns}}
-            for name, metric, value in ANCHORS.get(dataset, [])]
+            for name, metric, value in ANCHORS.get(dataset, []) if metric in columns]
 
 
 # --------------------------------------------------------------------------- comparison page
@@ -284,8 +346,6 @@ def markdown(rows: list[dict]) -> str:
     lines += ["| " + " | ".join(str(row[h]) for h in header) + " |" for row in rows]
     return "\n".join(lines)
 
-
-FINALS = ("mawqif-baseline.yaml", "mawqif.yaml", "semeval2016-baseline.yaml", "semeval2016.yaml", "default.yaml")
 
 
 def update_readme(table: str, readme: Path = REPO_ROOT / "README.md") -> None:

@@ -7,14 +7,17 @@ validation, so they go through exactly the same checks.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model, field_validator,
+                      model_validator)
 
 from features.normalize import NormalizeSteps
 
@@ -128,6 +131,8 @@ class ExperimentConfig(Strict):
     grid: dict[str, list[Any]] = Field(
         default_factory=dict, description="dotted model keys -> values; every combination is one configuration")
     search: SearchConfig = SearchConfig()
+    # the experiment file's settings before any --set, hashed (see training.train.experiment_sha)
+    _source_sha: str | None = PrivateAttr(None)
 
     @field_validator("tasks")
     @classmethod
@@ -167,6 +172,15 @@ class ExperimentConfig(Strict):
                 shown = shown if len(shown) <= 200 else shown[:200] + " ..."
                 raise ValueError(f"grid combination {shown}: model.{where}: {problem}") from None
         return self
+
+    def mark_source(self, sha: str) -> ExperimentConfig:
+        """Record the hash of the experiment file's settings before any ``--set`` (by :func:`load_config`)."""
+        self._source_sha = sha
+        return self
+
+    def source_sha(self) -> str | None:
+        """The hash of the experiment file this configuration was read from (None: built in code)."""
+        return self._source_sha
 
     def configurations(self) -> list[tuple[dict[str, Any], ModelConfig]]:
         """The search's configurations as (overrides, resolved ModelConfig); one item when no grid.
@@ -262,15 +276,17 @@ def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -
         raise UserError(f"{path}{line}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(raw, dict):
         raise UserError(f"{path}: expected a mapping of experiment settings")
+    source_sha = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
     for item in overrides:
         key, value = parse_override(item)
         set_dotted(raw, key, value)
     try:
-        return ExperimentConfig.model_validate(raw)
+        config = ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
         raise UserError(_format_validation_error(path, exc, overrides)) from None
     except UserError:
         raise
+    return config.mark_source(source_sha)
 
 
 def config_to_dict(config: ExperimentConfig) -> dict[str, Any]:

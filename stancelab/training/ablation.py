@@ -31,7 +31,7 @@ from stancelab.model.config import ExperimentConfig, ModelConfig, apply_model_ov
 from stancelab.training.cv import cross_validate, cv_splits
 from stancelab.training.train import config_name, trial_hash
 
-HEADLINE = ("f_avg", "f_avg_target_mean", "sentiment_macro_f1")
+HEADLINE = ("f_avg", "f_avg_target_mean", "sentiment_macro_f1", "sentiment_f_pn")
 UNTUNED_SENTIMENT = {"C": 1.0, "class_weight": "balanced"}  # the baseline's sentiment head
 
 
@@ -56,8 +56,8 @@ def variants(model: ModelConfig, frame: pd.DataFrame | None = None) -> dict[str,
         out[f"normalize.{step} off"] = {f"model.normalize.{step}": False}
     if model.none_scale != 1.0:
         out["none_scale=1"] = {"model.none_scale": 1.0}
-    if model.classifier.class_weight is not None:
-        out["no class weights (stance)"] = {"model.classifier.class_weight": None}
+    if model.classifier.class_weight is not None:  # the stance heads' (and the sentiment head's, if it shares them)
+        out["no class weights"] = {"model.classifier.class_weight": None}
     sentiment = (model.sentiment_classifier or model.classifier).model_dump(mode="json")
     if any(sentiment.get(k) != v for k, v in UNTUNED_SENTIMENT.items()):
         out["sentiment untuned (logreg C=1)"] = {"model.sentiment_classifier": UNTUNED_SENTIMENT}
@@ -65,7 +65,7 @@ def variants(model: ModelConfig, frame: pd.DataFrame | None = None) -> dict[str,
 
 
 def selected_model(config: ExperimentConfig, tracking_uri: str | None = None) -> tuple[ModelConfig, dict, str]:
-    """The champion's CV-selected configuration: ``(model, overrides, training run id)``."""
+    """The champion's CV-chosen configuration: ``(model, overrides, training run id)``."""
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
@@ -79,7 +79,8 @@ def selected_model(config: ExperimentConfig, tracking_uri: str | None = None) ->
     run = client.get_run(champion.run_id)
     path = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="config.json")
     trained = ExperimentConfig.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
-    best_hash = client.get_run(run.data.tags["best_run_id"]).data.tags.get("trial_hash")
+    chosen_run = run.data.tags.get("chosen_run_id") or run.data.tags["best_run_id"]  # older runs: best = chosen
+    best_hash = client.get_run(chosen_run).data.tags.get("trial_hash")
     configurations = trained.configurations()
     for overrides, model in configurations:
         if trial_hash(model) == best_hash:

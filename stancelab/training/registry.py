@@ -17,14 +17,20 @@ def beats_champion(score: float, previous_score: float | None, tie_score: float 
             and tie_score > previous_tie_score)
 
 
-def champion_scores(client, model_name: str, *metrics: str) -> tuple[str | None, list[float | None]]:
-    """The champion's version and its run's value of each metric (None: no champion or no such metric)."""
+def champion_scores(client, model_name: str, *metrics: str, experiment_sha: str | None = None
+                    ) -> tuple[str | None, list[float | None]]:
+    """The champion's version and its run's value of each metric (None: no champion or no such metric).
+    With ``experiment_sha``, a champion trained from another version of the experiment file has no
+    scores to beat: its CV scores were measured with other components or another grid, so they do not
+    compare, and the model of the current experiment file takes the alias."""
     from mlflow.exceptions import MlflowException
 
     try:
         version = client.get_model_version_by_alias(model_name, CHAMPION)
     except MlflowException:
         return None, [None] * len(metrics)
+    if experiment_sha is not None and version.tags.get("experiment_sha") != experiment_sha:
+        return version.version, [None] * len(metrics)
     values = client.get_run(version.run_id).data.metrics
     return version.version, [values.get(metric) for metric in metrics]
 
@@ -32,7 +38,8 @@ def champion_scores(client, model_name: str, *metrics: str) -> tuple[str | None,
 def register(client, model_uri: str, model_name: str, select: str, score: float,
              tags: dict[str, str], tie_break: tuple[str, float] | None = None) -> tuple[str, bool, str | None]:
     """Register a logged model and move ``champion`` to it if it beats the current champion's CV score
-    (``tie_break``: ``(metric, score)`` that decides an exact tie, see :func:`beats_champion`).
+    (``tie_break``: ``(metric, score)`` that decides an exact tie, see :func:`beats_champion`), or if the
+    champion was trained from another version of the experiment file (``tags["experiment_sha"]``).
 
     Read-compare-write under the store lock: two ``train.py`` processes finishing together must not
     both read the old champion and let the weaker model take the alias last."""
@@ -46,7 +53,8 @@ def register(client, model_uri: str, model_name: str, select: str, score: float,
             registered = mlflow.register_model(model_uri, model_name)
         version = str(registered.version)
         metrics = [f"cv_{select}"] + ([f"cv_{tie_break[0]}"] if tie_break else [])
-        previous, (previous_score, *previous_tie) = champion_scores(client, model_name, *metrics)
+        previous, (previous_score, *previous_tie) = champion_scores(client, model_name, *metrics,
+                                                                    experiment_sha=tags.get("experiment_sha"))
         promote = beats_champion(score, previous_score, tie_break and tie_break[1],
                                  previous_tie[0] if previous_tie else None)
         for key, value in {f"cv_{select}": f"{score:.4f}", **tags}.items():

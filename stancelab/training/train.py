@@ -61,6 +61,13 @@ def _digest(payload) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def experiment_sha(config: ExperimentConfig) -> str:
+    """Which version of its experiment file a model was trained from: the hash of the file's settings
+    before any ``--set`` (so an exploratory override competes with the file's champion on CV), or of the
+    whole configuration when it was built in code."""
+    return config.source_sha() or _digest(config_to_dict(config))
+
+
 def trial_hash(model: ModelConfig) -> str:
     """Content hash of one resolved model configuration."""
     return _digest(model.model_dump(mode="json"))
@@ -213,7 +220,8 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         info = _log_model(mlflow, model, frame, tasks, ds_cfg.name, sha, config.cv.select_by, best)
         tie = config.cv.select_sentiment_by
         version, promote, previous = register(client, info.model_uri, config.model_name, config.cv.select_by,
-                                              best.cv_mean[config.cv.select_by], {"dataset": dataset_label},
+                                              best.cv_mean[config.cv.select_by],
+                                              {"dataset": dataset_label, "experiment_sha": experiment_sha(config)},
                                               (tie, best.cv_mean[tie]) if tie in best.cv_mean else None)
         mlflow.set_tag("champion", str(promote).lower())
         mlflow.log_dict({"data_report": report.as_dict()}, "reports/data_report.json")
