@@ -28,6 +28,29 @@ def test_mawqif_keeps_none_stance_and_counts_match_source_md(shared_datasets):
     assert train["id"].is_unique
 
 
+def test_arsarcasm_is_sentiment_only_with_its_stray_quotes_stripped(shared_datasets):
+    train = datasets.load("arsarcasm", "train", shared_datasets, tasks=("sentiment",))
+    test = datasets.load("arsarcasm", "test", shared_datasets, tasks=("sentiment",))
+    assert len(train) == 12548 and len(test) == 3000  # SOURCE.md; one train tweet spans two lines
+    assert train["sentiment"].value_counts().to_dict() == {"neutral": 5747, "negative": 4621, "positive": 2180}
+    assert test["sentiment"].value_counts().to_dict() == {"negative": 1677, "neutral": 748, "positive": 575}
+    assert set(train["dialect"]) == {"msa", "egypt", "gulf", "levant", "magreb"}
+    assert (train["target"] == "").all() and (train["stance"] == "").all() and (train["actor"] == "").all()
+    assert train["raw_text"].str.startswith('"').sum() >= 7600  # written as """...""" in the file
+    assert not train["text"].str.startswith('"').any() and not train["text"].str.endswith('"').any()
+    assert datasets.overlap(train, test)["exact"] == 2  # raw, byte-identical tweets (SOURCE.md)
+    assert train.attrs["checksum"] == "verified"
+    with pytest.raises(UserError, match="has no stance labels"):
+        datasets.load("arsarcasm", "train", shared_datasets, tasks=("stance", "sentiment"))
+
+
+def test_overlap_counts_raw_bytes_and_normalised_text_separately():
+    train = pd.DataFrame({"text": ["Hello world", "same"], "raw_text": ["Hello world #SemST", "same"]})
+    test = pd.DataFrame({"text": ["hello world", "same"], "raw_text": ["hello world #SemST", "same"]})
+    # one byte-identical pair; two after normalisation (case, the marker)
+    assert datasets.overlap(train, test) == {"exact": 1, "normalised": 2, "test_rows_affected": 2}
+
+
 def test_mawqif_duplicates_and_overlap_are_reported(shared_datasets):
     train = datasets.load("mawqif", "train", shared_datasets)
     test = datasets.load("mawqif", "test", shared_datasets)

@@ -75,9 +75,10 @@ def check(name: str, root: Path | None = None) -> dict:
     summary = {"dataset": name, "splits": {}}
     for split, frame in frames.items():
         report = frame.attrs["report"]
+        task = dataset.tasks[0]  # stance per target; sentiment for a sentiment-only dataset (one "" target)
         summary["splits"][split] = {
             **report.as_dict(),
-            "stance_by_target": pd.crosstab(frame["target"], frame["stance"]).to_dict(orient="index"),
+            f"{task}_by_target": pd.crosstab(frame["target"], frame[task]).to_dict(orient="index"),
         }
     if "train" in frames and "test" in frames:
         summary["train_test_overlap"] = overlap(frames["train"], frames["test"])
@@ -89,13 +90,14 @@ def _print_check(summary: dict) -> None:
     from stancelab.console import print_table
 
     splits = summary["splits"]
-    print_table([{"split": split, "rows": info["rows"], "targets": len(info["stance_by_target"]),
+    key = next(k for k in next(iter(splits.values())) if k.endswith("_by_target"))
+    print_table([{"split": split, "rows": info["rows"], "targets": len([t for t in info[key] if t]),
                   "exact duplicates": info["exact_duplicates"], "conflicting duplicates": info["conflicting_duplicates"],
                   "warnings": len(info["warnings"])} for split, info in splits.items()],
                 title=f"{summary['dataset']}: splits")
-    print_table([{"split": split, "target": target, **counts}
-                 for split, info in splits.items() for target, counts in info["stance_by_target"].items()],
-                title="stance labels per target")
+    print_table([{"split": split, "target": target or "(none)", **counts}
+                 for split, info in splits.items() for target, counts in info[key].items()],
+                title=f"{key.split('_')[0]} labels per target")
     for split, info in splits.items():
         for warning in info["warnings"]:
             print(f"warning: {split}: {warning}")
