@@ -270,7 +270,7 @@ _CSS = ("body{font-family:'DejaVu Sans',sans-serif;margin:2em;max-width:1600px}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;"
         "text-align:left;font-size:.9em}th{background:#f3f3f3}"
         ".columns{display:grid;gap:1.5em;align-items:start}"
-        ".columns>div{min-width:0}figure{margin:.5em 0}figure img{max-width:100%;height:auto}"
+        ".columns>div{min-width:0}.columns table{display:block;overflow-x:auto;max-width:100%}figure{margin:.5em 0}figure img{max-width:100%;height:auto}"
         "figcaption{font-size:.8em;color:#444;max-width:60em}h3{margin-bottom:.2em}.run{color:#555;font-size:.9em}")
 _INTRO = ("CV: mean ± sd over folds of the chosen configuration (train split only). Evaluation: value [95% bootstrap "
           "interval], percent. Published anchors are on the same test splits.")
