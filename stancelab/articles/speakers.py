@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stancelab.articles.actors import DEFAULT_ACTORS, Actors
-from stancelab.articles.attribution import _actors_arg, _Attributor
+from stancelab.articles.attribution import _actors_arg, _Attributor, _State
 from stancelab.articles.text import sentences, tokenize
 
 
@@ -36,20 +36,25 @@ class QuoteSpeakers:
         return self._attributor
 
     def __call__(self, texts: list[str]) -> list[tuple[str | None, str | None]]:
-        if not texts:
-            return []
-        attributor = self.attributor
-        out = []
+        found: dict[str, tuple[str | None, str | None]] = {}  # a quote scored for several targets: once
         for text in texts:
-            found = next((a for a in attributor.article(sentences(text))
-                          if (a.actor or a.speaker_span) and a.rule != "carry-over"), None)
-            if found is None:
-                out.append((None, None))
-            elif found.rule == "role":
-                out.append((self._title_actor(found.speaker_span), found.speaker_span))
-            else:
-                out.append((found.actor, found.speaker_span))
-        return out
+            if text not in found:
+                found[text] = self.speaker(text)
+        return [found[text] for text in texts]
+
+    def speaker(self, text: str) -> tuple[str | None, str | None]:
+        """``(actor, speaker_span)`` of one quote: its first sentence that names a speaker, by the article
+        rules (one pass: the article's look-ahead for headlines has nothing to look at in a quote)."""
+        attributor = self.attributor  # never runs article(), so it has no look-ahead state to reset
+        state = _State(attributor.lexicon)
+        for sentence in sentences(text):
+            found = attributor.sentence(sentence, state)
+            if found is None or found.rule == "carry-over" or not (found.actor or found.span):
+                continue
+            if found.rule == "role":
+                return self._title_actor(found.span), found.span
+            return found.actor, found.span or None
+        return None, None
 
     def _title_actor(self, span: str | None) -> str | None:
         """The actor of a title without context: only a title of two words or more that one actor fits."""
