@@ -5,10 +5,12 @@ Python::
     import predict
     model = predict.load()                      # default: models:/idlib-stance@champion
     model.predict([{"text": "...", "target": "deescalation_idlib", "actor": "Lavrov"}])
+    model.predict([{"text": "دعا لافروف إلى وقف فوري لإطلاق النار في إدلب", "target": "deescalation_idlib"}])
+    # -> actor 'Lavrov', speaker_span 'لافروف': a quote without an actor gets its speaker
 
 Command line::
 
-    python predict.py "quote" --target deescalation_idlib [--actor Lavrov]
+    python predict.py "quote" --target deescalation_idlib [--actor Lavrov | --actors my_actors.yaml]
     python predict.py --input quotes.csv --output predictions.jsonl     # CSV: text,target[,actor]
     python predict.py --input quotes.jsonl --output predictions.csv --model models:/mawqif-stance@champion
     python predict.py --input big.csv --output scored/ --dask tcp://scheduler:8786   # Parquet parts
@@ -22,8 +24,12 @@ stance_proba, sentiment, sentiment_proba. Python: ``predict_article(predict.load
 actors="data/actors.yaml", targets=[...])`` (``from stancelab.articles.predict import predict_article``;
 the attribution rules are in stancelab/articles/attribution.py).
 
-Each result has text, target, actor, stance, stance_proba, sentiment, sentiment_proba and evidence
-(per task, the n-grams of the input that pushed the decision most, with their weights).
+Each result has text, target, actor, speaker_span, stance, stance_proba, sentiment, sentiment_proba
+and evidence (per task, the n-grams of the input that pushed the decision most, with their weights).
+A quote without an actor gets its speaker from the article rules (stancelab/articles/speakers.py) and
+the actors file (default data/actors.yaml, or --actors; ``predict.load(actors=None)`` turns it off):
+``actor`` is the actor id and ``speaker_span`` the words that named the speaker, both null when the
+quote names nobody. A given actor is kept (its ``speaker_span`` is null). --dask does not attribute.
 """
 
 from __future__ import annotations
@@ -44,11 +50,23 @@ if TYPE_CHECKING:
 __all__ = ["load", "Predictor", "default_model_uri", "read_records", "write_results", "main"]
 
 
-def load(model_uri: str | None = None, tracking_uri: str | None = None, allow_unsafe: bool = False):
-    """Load a model (default: ``models:/idlib-stance@champion``); see stancelab.serving.predictor.load."""
+DEFAULT_ACTORS = "default"  # data/actors.yaml, read on the first quote without an actor
+
+
+def load(model_uri: str | None = None, tracking_uri: str | None = None, allow_unsafe: bool = False,
+         actors=DEFAULT_ACTORS):
+    """Load a model (default: ``models:/idlib-stance@champion``); see stancelab.serving.predictor.load.
+
+    ``actors``: the actors file (a path, a mapping or an Actors) that names the speaker of quotes given
+    without an ``actor``; default data/actors.yaml, read once on first use; None: no attribution."""
     from stancelab.serving.predictor import load as load_model
 
-    return load_model(model_uri, tracking_uri, allow_unsafe)
+    model = load_model(model_uri, tracking_uri, allow_unsafe)
+    if actors is not None:
+        from stancelab.articles.speakers import QuoteSpeakers
+
+        model.speakers = QuoteSpeakers() if isinstance(actors, str) and actors == DEFAULT_ACTORS else QuoteSpeakers(actors)
+    return model
 
 
 def default_model_uri() -> str:
@@ -77,6 +95,8 @@ def _csv_row(result: dict, tasks: list[str], extra: dict) -> dict:
 
     row = {**{k: csv_safe(v) for k, v in extra.items()}, "text": csv_safe(result["text"]), "target": result["target"],
            "actor": csv_safe(result["actor"] or "")}
+    if "speaker_span" in result:
+        row["speaker_span"] = csv_safe(result["speaker_span"] or "")
     for task in tasks:
         row[task] = result[task]
         for label, p in result[f"{task}_proba"].items():
@@ -169,13 +189,38 @@ def _parser() -> argparse.ArgumentParser:
     article = parser.add_argument_group("articles: who said what")
     article.add_argument("--article", type=Path, help="a news article (UTF-8 text): attribute every sentence and predict")
     article.add_argument("--actors", type=Path,
-                         help="actors YAML (id: [aliases]), e.g. data/actors.yaml; without it the speaker's words are the actor id")
+                         help="actors YAML (id: [aliases]). A quote or --input row without an actor gets its speaker "
+                              "from it (default data/actors.yaml); with --article, without it the speaker's words are the actor id")
     article.add_argument("--template", type=Path, help="write an annotation CSV (project schema, actor pre-filled, labels empty)")
     article.add_argument("--report", type=Path, help="per-actor stance/sentiment counts with evidence: .json or .csv")
-    article.add_argument("--chart", type=Path, help="per-actor stance chart: .png")
+    article.add_argument("--chart", type=Path, help="per-actor stance and sentiment chart: .png (top 15 actors by sentences)")
     article.add_argument("--log-run", action="store_true", help="log the article's predictions, report and chart to MLflow")
     add_model_loading_options(parser)
     return parser
+
+
+def _check_output(args) -> None:
+    """Before any work: a quote's or --input's output is .jsonl or .csv, never over an input, the model or its cache."""
+    if args.output is None:
+        return
+    if args.output.suffix.lower() not in (".jsonl", ".csv"):
+        raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
+    from stancelab.serving.predictor import cache_root
+
+    model_folder = [args.model] if args.model is not None and (Path(args.model) / "MLmodel").is_file() else []
+    check_output_folder(args.output, inputs=[p for p in (args.input, args.actors) if p is not None],
+                        folders=[*model_folder, cache_root()],
+                        need=2 * args.input.stat().st_size if args.input is not None and args.input.is_file() else 0)
+
+
+def _quote_actors(args):
+    """The actors that name the speaker of quotes without an actor: --actors, read and checked now (a bad
+    file fails before the model loads), or data/actors.yaml, read on the first quote that needs it."""
+    if args.actors is None:
+        return DEFAULT_ACTORS
+    from stancelab.articles.actors import load_actors
+
+    return load_actors(args.actors)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,8 +233,8 @@ def main(argv: list[str] | None = None) -> int:
             from stancelab.cli.article import run_article_cli
 
             return run_article_cli(args)
-        if args.template or args.report or args.chart or args.log_run or args.actors:
-            raise UserError("--actors, --template, --report, --chart and --log-run go with --article FILE")
+        if args.template or args.report or args.chart or args.log_run:
+            raise UserError("--template, --report, --chart and --log-run go with --article FILE")
         if (args.quote is None) == (args.input is None):
             raise UserError("give either a quote (with --target), --input FILE or --article FILE")
         if args.quote is not None and not args.target:
@@ -201,28 +246,23 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.input is None or args.output is None:
                 raise UserError("--dask needs --input FILE (.csv or .parquet) and --output FOLDER")
+            if args.actors is not None:
+                raise UserError("--actors does not apply to --dask (rows without an actor keep none)")
             rows = predict_partitions(args.input, args.output, args.dask, args.model, args.tracking_uri,
                                       allow_unsafe=args.allow_unsafe_pickle)
             if not args.quiet:
                 print(f"wrote {rows} predictions to {args.output}/", file=sys.stderr)
             return 0
-        if args.output is not None and args.output.suffix.lower() not in (".jsonl", ".csv"):
-            raise UserError(f"{args.output}: unsupported output type '{args.output.suffix}'; use .jsonl or .csv")
-        if args.output is not None:  # before any work: never over an input, the model or its cache
-            from stancelab.serving.predictor import cache_root
-
-            model_folder = [args.model] if args.model is not None and (Path(args.model) / "MLmodel").is_file() else []
-            check_output_folder(args.output, inputs=[args.input] if args.input is not None else [],
-                                folders=[*model_folder, cache_root()],
-                                need=2 * args.input.stat().st_size if args.input is not None and args.input.is_file() else 0)
+        _check_output(args)
+        actors = _quote_actors(args)
         if args.input is not None:  # streamed in chunks: bounded memory, same output as one batch
             from stancelab.data.records import check_input, record_chunks
 
             check_input(args.input, args.chunk_size)  # bad files and first-chunk rows fail before the model loads
-            model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
+            model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle, actors=actors)
             if args.output is None:  # stdout cannot be taken back: every row is checked before the first is printed
                 for records, lines in record_chunks(args.input, args.chunk_size):
-                    model.frame(records, str(args.input), lines)
+                    model.frame(records, str(args.input), lines, speakers=False)
             # a bar on a terminal only: a bad row in a later chunk must still be the only line on stderr
             rows = predict_file(model, args.input, args.output, not args.no_evidence, args.chunk_size,
                                 quiet=True if args.quiet else None)
@@ -231,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         # one quote (files were streamed above)
         record = {"text": args.quote, "target": args.target[0], "actor": args.actor}
-        model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle)
+        model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle, actors=actors)
         results = model.predict_frame(model.frame([record]), evidence=not args.no_evidence)
         if args.output is None:
             print(json.dumps(results[0], ensure_ascii=False, indent=2))

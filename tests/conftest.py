@@ -33,6 +33,14 @@ def model_cache(tmp_path_factory):
         os.environ["STANCELAB_CACHE"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_mlruns_in_the_repo():
+    """No test may leave MLflow's ``./mlruns`` (an experiment made without an artifact location) in the repo."""
+    existed = (REPO / "mlruns").exists()
+    yield
+    assert existed or not (REPO / "mlruns").exists(), "a test wrote ./mlruns into the repo root"
+
+
 @pytest.fixture(scope="session")
 def shared_datasets() -> Path:
     if not (SHARED / "mawqif" / "train.csv").is_file():

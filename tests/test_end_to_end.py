@@ -153,8 +153,8 @@ def test_predict_api_returns_both_tasks_with_evidence(trained):
     model = predict.load(tracking_uri=trained["uri"])
     [result] = model.predict([{"text": "دعا الأمين العام إلى وقف فوري لإطلاق النار في إدلب واستئناف الحوار السياسي",
                                "target": "De-escalation in Idlib", "actor": "Guterres"}])
-    assert set(result) == {"text", "target", "actor", "stance", "stance_proba", "sentiment", "sentiment_proba",
-                           "evidence"}
+    assert set(result) == {"text", "target", "actor", "speaker_span", "stance", "stance_proba", "sentiment",
+                           "sentiment_proba", "evidence"}
     assert result["target"] == "deescalation_idlib" and result["actor"] == "Guterres"
     assert result["stance"] == max(result["stance_proba"], key=result["stance_proba"].get)
     assert sum(result["stance_proba"].values()) == pytest.approx(1, abs=1e-3)
@@ -182,7 +182,8 @@ def test_predict_cli_single_quote_and_files(trained, tmp_path):
     out_jsonl, out_csv = tmp_path / "p.jsonl", tmp_path / "p.csv"
     assert run_cli("predict.py", "--input", quotes, "--output", out_jsonl, "--tracking-uri", trained["uri"]).returncode == 0
     rows = [json.loads(line) for line in out_jsonl.read_text(encoding="utf-8").splitlines()]
-    assert [r["id"] for r in rows] == ["q1", "q2"] and rows[0]["actor"] == "Lavrov" and rows[1]["actor"] is None
+    assert [r["id"] for r in rows] == ["q1", "q2"] and rows[0]["actor"] == "Lavrov"
+    assert (rows[1]["actor"], rows[1]["speaker_span"]) == ("Asselborn", "Asselborn")  # the quote names its speaker
     assert run_cli("predict.py", "--input", out_jsonl, "--output", out_csv, "--tracking-uri", trained["uri"]).returncode == 0
     import pandas as pd
 

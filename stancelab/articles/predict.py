@@ -2,8 +2,9 @@
 
 :func:`predict_article` attributes the article (:mod:`stancelab.articles.attribution`) and asks a
 predictor for each sentence × target. The predictor is passed in: anything with ``targets``,
-``resolve_target(name)``, ``frame(records)`` and ``predict_frame(frame, evidence=...)``, such as
-``stancelab.serving.predictor.Predictor``; this module does not load models.
+``resolve_target(name)``, ``frame(records, speakers=False)`` and ``predict_frame(frame, evidence=...)``,
+such as ``stancelab.serving.predictor.Predictor``; this module does not load models. The article's
+speakers come from the whole article, so the predictor's own single-quote attribution is off here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def predict_article(predictor, text_or_path, actors=None, targets=None, evidence
     resolved = [predictor.resolve_target(t) for t in (targets or list(predictor.targets))]
     resolved = list(dict.fromkeys(resolved))
     rows = [{"text": a.sentence, "target": t, "actor": a.actor or ""} for a in attributions for t in resolved]
-    results = predictor.predict_frame(predictor.frame(rows), evidence=evidence)
+    results = predictor.predict_frame(predictor.frame(rows, speakers=False), evidence=evidence)
     out, k = [], 0
     for a in attributions:
         for _ in resolved:

@@ -1,7 +1,7 @@
 """``predict.py --article``: who said what in a news article, as files a person reads.
 
 The per-actor report (:func:`actor_report`, written by :func:`write_report` as .json or .csv), the
-per-actor stance chart (:func:`save_chart`), the annotation template (:func:`template_rows`,
+per-actor stance and sentiment chart (:func:`save_chart`), the annotation template (:func:`template_rows`,
 :func:`write_template`), the predictions file (:func:`write_records`), the MLflow run
 (:func:`log_article_run`) and the command itself (:func:`run_article_cli`). The attribution rules are
 in :mod:`stancelab.articles.attribution`, the per-sentence predictions in
@@ -84,8 +84,20 @@ def write_report(report: list[dict], path: Path) -> None:
             writer.writerow(row)
 
 
-def save_chart(report: list[dict], path: Path, title: str = "stance per actor") -> None:
-    """PNG of the stance counts per actor and target (written atomically)."""
+def chart_names(actors) -> dict[str, str] | None:
+    """Chart labels of an actors file's ids (``Sergei Lavrov · سيرغي لافروف``); None without a file (the
+    actors are then the speakers' own words)."""
+    from stancelab.scoring.plots import actor_names
+
+    return actor_names(actors.aliases) if actors is not None else None
+
+
+def save_chart(report: list[dict], path: Path, title: str = "stance and sentiment per actor",
+               names: dict[str, str] | None = None) -> None:
+    """PNG of the stance counts per actor and target, and the sentiment counts per actor, the actors
+    by name (``names``: id -> label) and at most the 15 with most sentences (written atomically, with
+    the user's usual file mode)."""
+    from stancelab.data.files import user_mode
     from stancelab.scoring.plots import actor_stance_figure, close
 
     path = Path(path)
@@ -93,11 +105,12 @@ def save_chart(report: list[dict], path: Path, title: str = "stance per actor") 
         raise UserError(f"{path}: unsupported chart type '{path.suffix}'; use .png")
     if not path.parent.resolve().is_dir():
         raise UserError(f"{path}: folder {path.parent} does not exist")
-    fig = actor_stance_figure(report, title)
+    fig = actor_stance_figure(report, title, names)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     try:
         fig.savefig(tmp, format="png")
+        os.chmod(tmp, user_mode())  # mkstemp's file is 0600
         os.replace(tmp, path)
     finally:
         close(fig)
@@ -135,7 +148,8 @@ def write_template(rows: list[dict], path: Path) -> None:
 
 
 def log_article_run(records: list[dict], report: list[dict], *, source: str, actors_source: str | None,
-                    model_uri: str, tracking_uri: str | None = None, experiment: str = "article-attribution") -> str:
+                    model_uri: str, tracking_uri: str | None = None, experiment: str = "article-attribution",
+                    names: dict[str, str] | None = None) -> str:
     """Log one article's attribution, predictions, per-actor report and chart to MLflow; returns the run id."""
     import mlflow
 
@@ -161,7 +175,8 @@ def log_article_run(records: list[dict], report: list[dict], *, source: str, act
             write_report(report, folder / "actor_report.json")
             write_report(report, folder / "actor_report.csv")
             if report:
-                save_chart(report, folder / "actor_stance.png", f"stance per actor: {Path(source).name}")
+                save_chart(report, folder / "actor_stance.png", f"stance and sentiment per actor: {Path(source).name}",
+                           names)
             mlflow.log_artifacts(str(folder), "article")
         return run.info.run_id
 
@@ -254,7 +269,8 @@ def run_article_cli(args) -> int:
             if args.report is not None:
                 write_report(report, temp[args.report])
             if args.chart is not None:
-                save_chart(report, temp[args.chart], f"stance per actor: {args.article.name}")
+                save_chart(report, temp[args.chart], f"stance and sentiment per actor: {args.article.name}",
+                           chart_names(actors))
     if args.template is not None:
         print(f"wrote {len(attributions)} sentences × {len(template_targets)} targets to {args.template}; "
               "fill stance and sentiment, then load it like data/corpus.csv", file=sys.stderr)
@@ -270,7 +286,7 @@ def run_article_cli(args) -> int:
     if args.log_run:
         run_id = log_article_run(records, report, source=str(args.article),
                                  actors_source=str(args.actors) if args.actors else None,
-                                 model_uri=model_uri, tracking_uri=args.tracking_uri)
+                                 model_uri=model_uri, tracking_uri=args.tracking_uri, names=chart_names(actors))
         print(f"logged to MLflow run {run_id}", file=sys.stderr)
     if args.output is not None and not getattr(args, "quiet", False):
         print(f"wrote {len(records)} predictions ({len(attributions)} sentences) to {args.output}", file=sys.stderr)

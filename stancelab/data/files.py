@@ -43,7 +43,7 @@ def check_output_folder(path: Path | str, inputs=(), folders=(), need: int = 0) 
         raise UserError(f"{path}: about {need >> 20} MiB needed, only {free >> 20} MiB free in {path.parent}")
 
 
-def _user_mode() -> int:
+def user_mode() -> int:
     """The permissions an ordinary ``open()`` gives a new file under the user's umask."""
     mask = os.umask(0)
     os.umask(mask)
@@ -60,7 +60,7 @@ def atomic_output(path: Path | str, newline: str | None = None) -> Iterator:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
             yield handle
-        os.chmod(tmp, _user_mode())
+        os.chmod(tmp, user_mode())
         os.replace(tmp, path)
     except OSError as exc:
         raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
@@ -82,7 +82,7 @@ def staged(paths) -> Iterator[list[Path]]:
         yield temps
         for tmp in temps:
             if tmp.exists():
-                os.chmod(tmp, _user_mode())
+                os.chmod(tmp, user_mode())
         for tmp, path in zip(temps, paths):
             if tmp.exists():
                 os.replace(tmp, path)

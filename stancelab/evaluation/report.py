@@ -169,6 +169,55 @@ def _plots(client, run_id: str, folder: Path) -> list[tuple[str, bytes]]:
     return [(name, (local / Path(name).name).read_bytes()) for name in names]
 
 
+PLOT_ORDER = ("spread", "confusion_stance", "confusion_sentiment", "f1_per_target", "f1_per_actor")
+_WHAT = {
+    "spread": "Per-fold CV score of every configuration of the sweep (box: quartiles over folds, triangle: mean, "
+              "dots: folds; * marks the configuration chosen).",
+    "confusion_stance": "Stance confusion matrix: counts, shaded by the share of each gold row (rows: gold, "
+                        "columns: predicted).",
+    "confusion_sentiment": "Sentiment confusion matrix: counts, shaded by the share of each gold row (rows: gold, "
+                           "columns: predicted).",
+    "f1_per_target": "F1 per target (F_avg, stance macro-F1, sentiment macro-F1), largest targets first.",
+    "f1_per_actor": "F1 per actor (F_avg, stance macro-F1, sentiment macro-F1): the actors with most quotes, "
+                    "by name.",
+}
+
+
+def _kind(name: str, stage: str) -> str:
+    """``plots/test_f1_per_actor.png`` -> ``f1_per_actor``; ``plots/cv_spread.png`` -> ``spread``."""
+    stem = Path(name).stem
+    return stem[len(stage) + 1:] if stem.startswith(f"{stage}_") else stem
+
+
+def _figures(plots: list[tuple[str, bytes]], stage: str, source: str) -> list[dict]:
+    """A run's plots as figures with a caption: what the plot shows, then ``source`` (split and run)."""
+    figures = []
+    for name, data in plots:
+        kind = _kind(name, stage)
+        what = _WHAT.get(kind, f"{kind.replace('_', ' ').capitalize()}.")
+        figures.append({"kind": kind, "artifact": name, "data": data, "caption": f"{what} {source}"})
+    order = {k: i for i, k in enumerate(PLOT_ORDER)}
+    return sorted(figures, key=lambda f: (order.get(f["kind"], len(order)), f["kind"]))
+
+
+def _sources(sweep, evaluation, select_by: str) -> tuple[str, str]:
+    """Where the CV plots and the evaluation plots come from: which split and which run."""
+    folds = sweep.data.params.get("cv.folds", "k")
+    best = sweep.data.tags.get("best_configuration", "")
+    cv = (f"Split: train, {folds}-fold CV (selected by cv_{select_by}; the confusion matrices and F1 bars are the "
+          f"out-of-fold predictions of the chosen configuration {best}). Run: sweep “{sweep.info.run_name}” "
+          f"({sweep.info.run_id[:8]}).")
+    if evaluation is None:
+        return cv, ""
+    tags = evaluation.data.tags
+    split = tags.get("split", "test")
+    n = evaluation.data.metrics.get(f"{split}_n")
+    test = (f"Split: {tags.get('dataset', '')}:{split}{f', n={int(n)}' if n is not None else ''}, scored once. Run: "
+            f"evaluation “{evaluation.info.run_name}” ({evaluation.info.run_id[:8]}) of model "
+            f"{tags.get('registered_model', '')} v{tags.get('model_version', '')}.")
+    return cv, test
+
+
 def compare_experiments(names: list[str] | None = None, tracking_uri: str | None = None) -> list[dict]:
     """One summary per MLflow experiment: its newest sweep (best configuration, CV of every configuration),
     the newest evaluation of the model that sweep registered, and the plots of both.
@@ -208,15 +257,20 @@ def compare_experiments(names: list[str] | None = None, tracking_uri: str | None
             evaluations.sort(key=lambda r: r.data.tags.get("split") != "test")  # test split first, newest first
             evaluation = evaluations[0] if evaluations else None
             folder = Path(tmp) / sweep.info.run_id
+            select_by = sweep.data.params.get("cv.select_by", "f_avg_target_mean")
+            cv_source, test_source = _sources(sweep, evaluation, select_by)
+            split = evaluation.data.tags.get("split", "test") if evaluation else "test"
             summaries.append({
                 "experiment": experiment.name,
                 "dataset": sweep.data.tags.get("dataset", ""),
-                "select_by": sweep.data.params.get("cv.select_by", "f_avg_target_mean"),
+                "select_by": select_by,
                 "sweep": sweep,
                 "configurations": sorted(configurations, key=lambda r: r.info.run_name or ""),
                 "evaluation": evaluation,
-                "plots": _plots(client, sweep.info.run_id, folder / "sweep")
-                + (_plots(client, evaluation.info.run_id, folder / "evaluation") if evaluation else []),
+                "split": split,
+                "cv_figures": _figures(_plots(client, sweep.info.run_id, folder / "sweep"), "cv", cv_source),
+                "test_figures": _figures(_plots(client, evaluation.info.run_id, folder / "evaluation"), split,
+                                         test_source) if evaluation else [],
             })
     return summaries
 
@@ -274,45 +328,108 @@ def _html_table(rows: list[dict]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(summaries: list[dict], title: str) -> str:
+_CSS = ("body{font-family:'DejaVu Sans',sans-serif;margin:2em;max-width:1600px}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;"
+        "text-align:left;font-size:.9em}th{background:#f3f3f3}"
+        ".columns{display:grid;gap:1.5em;align-items:start}"
+        ".columns>div{min-width:0}.columns table{display:block;overflow-x:auto;max-width:100%}figure{margin:.5em 0}figure img{max-width:100%;height:auto}"
+        "figcaption{font-size:.8em;color:#444;max-width:60em}h3{margin-bottom:.2em}.run{color:#555;font-size:.9em}")
+_INTRO = ("CV: mean ± sd over folds of the chosen configuration (train split only). Evaluation: value [95% bootstrap "
+          "interval], percent. Published anchors are on the same test splits.")
+
+
+def _columns(cells: list[str]) -> str:
+    """One grid row, a column per experiment: the sweeps side by side."""
+    inner = "".join(f"<div>{c}</div>" for c in cells)
+    return f"<div class='columns' style='grid-template-columns:repeat({len(cells)},minmax(0,1fr))'>{inner}</div>"
+
+
+def _html_figure(figure: dict | None) -> str:
     import base64
     from html import escape
 
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>"
-             "body{font-family:'DejaVu Sans',sans-serif;margin:2em;max-width:1400px}"
-             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;"
-             "text-align:left;font-size:.9em}th{background:#f3f3f3}figure{display:inline-block;margin:.5em;"
-             "vertical-align:top}figure img{max-width:640px}figcaption{font-size:.8em;color:#555}"
-             "</style></head><body>", f"<h1>{escape(title)}</h1>",
-             "<p>CV: mean ± sd over folds of the chosen configuration (train split only). Evaluation: value "
-             "[95% bootstrap interval], percent. Published anchors are on the same test splits.</p>",
-             _html_table(comparison_rows(summaries))]
-    for summary in summaries:
-        sweep = summary["sweep"]
-        parts.append(f"<h2>{escape(summary['experiment'])}</h2><p>sweep run <code>{escape(sweep.info.run_name or '')}"
-                     f"</code> ({sweep.info.run_id}), selected by cv_{escape(summary['select_by'])}</p>")
-        parts.append(_html_table(configuration_rows(summary)))
-        for name, data in summary["plots"]:
-            parts.append(f"<figure><img alt='{escape(name)}' src='data:image/png;base64,"
-                         f"{base64.b64encode(data).decode()}'><figcaption>{escape(name)}</figcaption></figure>")
+    if figure is None:
+        return "<p><em>not logged</em></p>"
+    return (f"<figure><img alt='{escape(figure['caption'])}' title='{escape(figure['artifact'])}' "
+            f"src='data:image/png;base64,{base64.b64encode(figure['data']).decode()}'>"
+            f"<figcaption>{escape(figure['caption'])}</figcaption></figure>")
+
+
+def _figure_rows(summaries: list[dict], key: str) -> list[list[dict | None]]:
+    """Per plot kind (in PLOT_ORDER), one figure per experiment (None where it has none)."""
+    kinds = list(dict.fromkeys(f["kind"] for s in summaries for f in s[key]))
+    return [[next((f for f in s[key] if f["kind"] == kind), None) for s in summaries] for kind in kinds]
+
+
+def _test_header(summary: dict) -> str:
+    evaluation = summary["evaluation"]
+    if evaluation is None:
+        return "not evaluated yet: python evaluate.py EXPERIMENT.yaml --split test"
+    return (f"evaluation run “{evaluation.info.run_name}” ({evaluation.info.run_id}), "
+            f"{evaluation.data.tags.get('dataset', '')}:{summary['split']}")
+
+
+def render_html(summaries: list[dict], title: str) -> str:
+    """One page: the headline table, then a CV section and a test section, each with the experiments side
+    by side (a column per experiment) and every plot under a caption that says what it shows and where
+    it comes from."""
+    from html import escape
+
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+             f"<style>{_CSS}</style></head><body>", f"<h1>{escape(title)}</h1>", f"<p>{escape(_INTRO)}</p>",
+             _html_table(comparison_rows(summaries)),
+             "<h2 id='cv'>Cross-validation (train split)</h2>"]
+    parts.append(_columns([
+        f"<h3>{escape(s['experiment'])}</h3><p class='run'>sweep run “{escape(s['sweep'].info.run_name or '')}” "
+        f"({s['sweep'].info.run_id}), selected by cv_{escape(s['select_by'])}</p>" + _html_table(configuration_rows(s))
+        for s in summaries]))
+    parts += [_columns([_html_figure(f) for f in row]) for row in _figure_rows(summaries, "cv_figures")]
+    parts.append("<h2 id='test'>Test split (held out, scored once)</h2>")
+    parts.append(_columns([f"<h3>{escape(s['experiment'])}</h3><p class='run'>{escape(_test_header(s))}</p>"
+                           for s in summaries]))
+    parts += [_columns([_html_figure(f) for f in row]) for row in _figure_rows(summaries, "test_figures")]
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def render_markdown(summaries: list[dict], title: str, plots_dir: Path, plots_link: str) -> str:
-    """Markdown with the plots written to ``plots_dir`` and linked as ``plots_link/<file>``."""
-    lines = [f"# {title}", "", "CV: mean ± sd over folds of the chosen configuration (train split only). "
-             "Evaluation: value [95% bootstrap interval], percent. Published anchors are on the same test splits.",
-             "", markdown(comparison_rows(summaries))]
-    for index, summary in enumerate(summaries):
-        lines += ["", f"## {summary['experiment']}", "",
-                  f"sweep run `{summary['sweep'].info.run_name}` ({summary['sweep'].info.run_id}), "
-                  f"selected by cv_{summary['select_by']}", "", markdown(configuration_rows(summary)), ""]
-        for name, data in summary["plots"]:
-            file = f"{index}_{Path(name).name}"
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_figures(summaries: list[dict], key: str, index: dict[str, int], plots_dir: Path, plots_link: str) -> list[str]:
+    """Per plot kind a table: a column per experiment, the image, then its caption."""
+    lines = []
+    for row in _figure_rows(summaries, key):
+        images, captions = [], []
+        for summary, figure in zip(summaries, row):
+            if figure is None:
+                images.append("_not logged_")
+                captions.append("")
+                continue
+            file = f"{index[summary['experiment']]}_{Path(figure['artifact']).name}"
             plots_dir.mkdir(exist_ok=True)
-            (plots_dir / file).write_bytes(data)
-            lines.append(f"![{name}]({plots_link}/{file})")
+            (plots_dir / file).write_bytes(figure["data"])
+            images.append(f"![{_md_cell(figure['caption'])}]({plots_link}/{file})")
+            captions.append(_md_cell(figure["caption"]))
+        header = " | ".join(_md_cell(s["experiment"]) for s in summaries)
+        lines += ["", f"| {header} |", "|" + "---|" * len(summaries), f"| {' | '.join(images)} |",
+                  f"| {' | '.join(captions)} |"]
+    return lines
+
+
+def render_markdown(summaries: list[dict], title: str, plots_dir: Path, plots_link: str) -> str:
+    """Markdown with the plots written to ``plots_dir`` and linked as ``plots_link/<file>``: a CV section and a
+    test section, the experiments side by side in table columns, a caption under every plot."""
+    index = {s["experiment"]: i for i, s in enumerate(summaries)}
+    lines = [f"# {title}", "", _INTRO, "", markdown(comparison_rows(summaries)), "", "## Cross-validation (train split)"]
+    for summary in summaries:
+        lines += ["", f"### {summary['experiment']}", "",
+                  f"sweep run `{summary['sweep'].info.run_name}` ({summary['sweep'].info.run_id}), "
+                  f"selected by cv_{summary['select_by']}", "", markdown(configuration_rows(summary))]
+    lines += _md_figures(summaries, "cv_figures", index, plots_dir, plots_link)
+    lines += ["", "## Test split (held out, scored once)", ""]
+    lines += [f"- **{s['experiment']}**: {_test_header(s)}" for s in summaries]
+    lines += _md_figures(summaries, "test_figures", index, plots_dir, plots_link)
     return "\n".join(lines) + "\n"
 
 

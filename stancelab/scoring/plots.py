@@ -64,19 +64,31 @@ def confusion_matrix_figure(gold: Sequence[str], pred: Sequence[str], labels: Se
     return fig
 
 
+TOP_GROUPS = 15  # per-actor (and per-target) plots show the largest groups only, and say so in the title
+
+
+def _top(rows: Sequence[Mapping], size, limit: int, what: str) -> tuple[list, str]:
+    """The ``limit`` largest rows by ``size(row)`` (stable), and a title note when some were left out."""
+    ordered = sorted(rows, key=lambda r: -size(r))
+    note = f" (top {limit} of {len(ordered)} {what} by count)" if len(ordered) > limit else ""
+    return ordered[:limit], note
+
+
 def f1_bars_figure(rows: Sequence[Mapping], key: str, title: str, names: Mapping[str, str] | None = None,
-                   metrics: Sequence[str] = F1_METRICS, max_bars: int = 30):
-    """Horizontal grouped bars of F1 scores per group (target or actor), largest groups first.
+                   metrics: Sequence[str] = F1_METRICS, max_bars: int = TOP_GROUPS):
+    """Horizontal grouped bars of F1 scores per group (target or actor): the ``max_bars`` largest groups,
+    largest first (the title says when there were more), the legend outside the bars.
 
     ``rows`` are dicts with ``key``, ``n`` and the metric values (a breakdown table);
-    ``names`` maps a group's id to the label to show (e.g. a target's Arabic name)."""
+    ``names`` maps a group's id to the label to show (a target's Arabic name, an actor's name)."""
     plt = _pyplot()
-    rows = sorted(rows, key=lambda r: (-int(r.get("n", 0)), str(r[key])))[:max_bars]
+    rows = sorted(rows, key=lambda r: str(r[key]))
+    rows, note = _top(rows, lambda r: int(r.get("n", 0)), max_bars, f"{key}s")
     metrics = [m for m in metrics if any(m in r for r in rows)]
     names = names or {}
     labels = [shape_label(f"{names.get(r[key], r[key])} (n={r.get('n', '?')})") for r in rows]
     height = 0.8 / max(len(metrics), 1)
-    fig, ax = plt.subplots(figsize=(6.4, 1.0 + 0.22 * len(rows) * max(len(metrics), 1) + 0.3), dpi=110)
+    fig, ax = plt.subplots(figsize=(8.0, 1.3 + 0.4 * len(rows)), dpi=110, layout="constrained")
     y = np.arange(len(rows))
     for i, metric in enumerate(metrics):
         values = [float(r.get(metric, np.nan)) for r in rows]
@@ -86,9 +98,8 @@ def f1_bars_figure(rows: Sequence[Mapping], key: str, title: str, names: Mapping
     ax.set_xlim(0, 1)
     ax.set_xlabel("F1")
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title(shape_label(title), fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    ax.set_title(shape_label(title + note), fontsize=10)
+    fig.legend(fontsize=7, loc="outside right upper", frameon=False)
     return fig
 
 
@@ -129,13 +140,45 @@ def display_names(dataset: str) -> dict[str, str]:
     return out
 
 
+def actor_names(aliases: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Actor id -> plot label from an actors file's aliases: the first Latin full name (two words or more)
+    and the first Arabic alias, ``Sergei Lavrov · سيرغي لافروف``; the id stands in for a missing one."""
+    out = {}
+    for actor, names in aliases.items():
+        names = [" ".join(str(n).split()) for n in names if str(n).strip() and str(n) != actor]
+        latin = next((n for n in names if not _RTL.search(n) and len(n.split()) >= 2), None)
+        arabic = next((n for n in names if _RTL.search(n)), None)
+        out[str(actor)] = " · ".join(dict.fromkeys([latin or str(actor), *([arabic] if arabic else [])]))
+    return out
+
+
+def default_actor_names() -> dict[str, str]:
+    """:func:`actor_names` of the shipped data/actors.yaml (the actors of the embedded corpus); {} when the
+    file is missing or unreadable: a plot label is never a reason to fail (the checked reader is
+    stancelab.articles.actors)."""
+    import yaml
+
+    from stancelab.data.datasets import REPO_ROOT
+
+    try:
+        mapping = yaml.safe_load((REPO_ROOT / "data" / "actors.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    if not isinstance(mapping, dict):
+        return {}
+    return actor_names({str(k): v for k, v in mapping.items() if isinstance(v, list)})
+
+
 def log_breakdown_plots(mlflow, per_target: Sequence[Mapping], per_actor: Sequence[Mapping], stage: str,
-                        where: str, names: Mapping[str, str] | None = None) -> None:
-    """Log ``plots/<stage>_f1_per_target.png`` and, when the data names actors, ``..._per_actor.png``."""
+                        where: str, names: Mapping[str, str] | None = None,
+                        actors: Mapping[str, str] | None = None) -> None:
+    """Log ``plots/<stage>_f1_per_target.png`` and, when the data names actors, ``..._per_actor.png``
+    (the largest groups only; actors by name, from ``actors`` or data/actors.yaml)."""
     for key, rows in (("target", per_target), ("actor", per_actor)):
         if not rows or (key == "actor" and all(r[key] in ("", "(none)") for r in rows)):
             continue
-        fig = f1_bars_figure(rows, key, f"F1 per {key}: {where}", names if key == "target" else None)
+        labels = names if key == "target" else (actors if actors is not None else default_actor_names())
+        fig = f1_bars_figure(rows, key, f"F1 per {key}: {where}", labels)
         mlflow.log_figure(fig, f"plots/{stage}_f1_per_{key}.png")
         close(fig)
 
@@ -151,28 +194,49 @@ def _label(text: str) -> str:
     return shape_label(text)
 
 
-def actor_stance_figure(report: Sequence[dict], title: str):
-    """Stacked horizontal bars: per actor (rows) and target (one panel each), favor / against / none counts."""
+STANCE_COLORS = {"favor": "#2e7d32", "against": "#c62828", "none": "#9e9e9e"}
+SENTIMENT_COLORS = {"positive": "#1565c0", "negative": "#ef6c00", "neutral": "#cfd8dc"}
+
+
+def actor_stance_figure(report: Sequence[dict], title: str, names: Mapping[str, str] | None = None,
+                        top: int = TOP_GROUPS):
+    """Stacked horizontal bars per actor (rows): one stance panel per target (favor / against / none
+    counts) and a sentiment panel (positive / negative / neutral sentences), one legend below them all.
+
+    ``report`` is :func:`stancelab.cli.article.actor_report`'s rows; ``names`` maps an actor id to its
+    label (default: the id). The ``top`` actors with the most sentences are shown; the title says when
+    there were more, so the figure never grows past a screen."""
     plt = _pyplot()
+    names = names or {}
     targets = list(dict.fromkeys(g["target"] for g in report))
-    actors = list(dict.fromkeys(g["actor"] for g in report))
     cells = {(g["actor"], g["target"]): g for g in report}
-    colors = {"favor": "#2e7d32", "against": "#c62828", "none": "#9e9e9e"}
-    height = max(2.4, 0.42 * len(actors) + 1.4)
-    fig, axes = plt.subplots(1, max(1, len(targets)), figsize=(3.6 * max(1, len(targets)) + 1.6, height),
-                             dpi=110, sharey=True, squeeze=False)
+    sizes: dict[str, int] = {}
+    for g in report:
+        sizes[g["actor"]] = max(sizes.get(g["actor"], 0), int(g.get("sentences", 0)))
+    actors, note = _top(list(sizes), sizes.get, top, "actors")
     y = np.arange(len(actors))
-    for ax, target in zip(axes[0], targets):
+    panels = [("stance", t, STANCE_COLORS) for t in targets] + [("sentiment", None, SENTIMENT_COLORS)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.0 + 3.0 * len(panels), 1.9 + 0.36 * len(actors)),
+                             dpi=110, sharey=True, squeeze=False, layout="constrained")
+    def cell(actor: str, target: str | None) -> Mapping:
+        if target is not None:
+            return cells.get((actor, target), {})
+        # sentiment is one label per sentence: every target's row of an actor counts the same sentences
+        return next((cells[(actor, t)] for t in targets if (actor, t) in cells), {})
+
+    for ax, (task, target, colors) in zip(axes[0], panels):
         left = np.zeros(len(actors))
-        for label in ("favor", "against", "none"):
-            values = np.array([cells.get((a, target), {}).get(label, 0) for a in actors], dtype=float)
-            ax.barh(y, values, left=left, color=colors[label], label=_label(label))
+        for label, color in colors.items():
+            values = np.array([cell(a, target).get(label, 0) for a in actors], dtype=float)
+            ax.barh(y, values, left=left, color=color, label=_label(label))
             left += values
-        ax.set_title(_label(target), fontsize=9)
+        ax.set_title(_label(f"stance: {target}" if task == "stance" else "sentiment (all targets)"), fontsize=9)
         ax.set_xlabel(_label("sentences"))
+        ax.grid(axis="x", alpha=0.3)
     axes[0][0].invert_yaxis()  # first actor on top (the y axis is shared: invert once)
-    axes[0][0].set_yticks(y, [_label(a) for a in actors])
-    axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fig.suptitle(_label(title), fontsize=10)
-    fig.tight_layout()
+    axes[0][0].set_yticks(y, [_label(names.get(a, a)) for a in actors])
+    handles = [h for ax in (axes[0][0], axes[0][-1]) for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles, [h.get_label() for h in handles], loc="outside lower center", ncol=len(handles),
+               fontsize=8, frameon=False)
+    fig.suptitle(_label(title + note), fontsize=10)
     return fig

@@ -53,12 +53,18 @@ def target_key(name: str) -> str:
 
 @dataclass
 class Predictor:
-    """A loaded model. ``predict(records)`` takes dicts with ``text``, ``target`` (and ``actor``)."""
+    """A loaded model. ``predict(records)`` takes dicts with ``text``, ``target`` (and ``actor``).
+
+    ``speakers``, when set, finds the speaker of records without an ``actor``: a callable from a list
+    of texts to ``(actor, speaker_span)`` per text (``predict.load()`` sets
+    ``stancelab.articles.speakers.QuoteSpeakers``; this layer does not know the rules). Its results
+    then carry ``speaker_span`` (None when the record named its actor or no speaker was found)."""
 
     pipeline: Any
     model_uri: str
     metadata: dict = field(default_factory=dict)
     evidence_size: int = 5
+    speakers: Any = None
 
     def __post_init__(self):
         self.heads = self.pipeline.named_steps["heads"]
@@ -90,9 +96,26 @@ class Predictor:
         except UserError as exc:
             raise UserError(f"{number}: field 'target': {exc}") from None
 
-    def frame(self, records, source: str | None = None, lines: list[int] | None = None) -> pd.DataFrame:
-        """Validated model input; errors name the record (or ``source:line`` for files)."""
-        return pd.DataFrame(self._validated(records, source, lines), columns=list(INPUT_COLUMNS), dtype=object)
+    def frame(self, records, source: str | None = None, lines: list[int] | None = None,
+              speakers: bool = True) -> pd.DataFrame:
+        """Validated model input; errors name the record (or ``source:line`` for files). With a ``speakers``
+        finder (and ``speakers=True``) the rows without an actor get one, and a ``speaker_span`` column."""
+        rows = self._validated(records, source, lines)
+        columns = list(INPUT_COLUMNS)
+        if speakers and self.speakers is not None:
+            rows = self.attribute(rows)
+            columns.append("speaker_span")
+        return pd.DataFrame(rows, columns=columns, dtype=object)
+
+    def attribute(self, rows: list[dict]) -> list[dict]:
+        """Validated rows with ``actor`` filled by the ``speakers`` finder where it was empty, and a
+        ``speaker_span`` (None where the row named its actor or nobody was found)."""
+        missing = [i for i, row in enumerate(rows) if not row["actor"]]
+        found = self.speakers([rows[i]["text"] for i in missing]) if missing else []
+        out = [{**row, "speaker_span": None} for row in rows]
+        for i, (actor, span) in zip(missing, found):
+            out[i]["actor"], out[i]["speaker_span"] = actor or "", span
+        return out
 
     def _validated(self, records, source: str | None = None, lines: list[int] | None = None) -> list[dict]:
         rows = records.to_dict("records") if isinstance(records, pd.DataFrame) else list(records)
@@ -138,9 +161,11 @@ class Predictor:
         """Per task, each row's label: the first most probable class, as ``np.argmax`` picks it."""
         return [np.asarray(c, dtype=object)[np.argmax(p, axis=1)] for c, p in zip(self._classes, probas)]
 
-    def predict(self, records, evidence: bool = True) -> list[dict]:
-        """Validate ``records`` (dicts with text, target, optional actor) and predict them."""
-        return self._results(self._validated(records), evidence)
+    def predict(self, records, evidence: bool = True, speakers: bool = True) -> list[dict]:
+        """Validate ``records`` (dicts with text, target, optional actor) and predict them; with a
+        ``speakers`` finder (and ``speakers=True``), records without an actor get their speaker."""
+        rows = self._validated(records)
+        return self._results(self.attribute(rows) if speakers and self.speakers is not None else rows, evidence)
 
     def predict_frame(self, frame: pd.DataFrame, evidence: bool = True) -> list[dict]:
         """Predict rows already validated by :meth:`frame`."""
@@ -160,8 +185,9 @@ class Predictor:
         if found is not None:
             columns["evidence"] = [dict(zip(self.tasks, each)) for each in found]
         names = list(columns)
-        return [{"text": row["text"], "target": row["target"] or None, "actor": row["actor"] or None,
-                 **dict(zip(names, values))} for row, values in zip(rows, zip(*columns.values()))]
+        spans = ({"speaker_span": row.get("speaker_span")} if "speaker_span" in row else {} for row in rows)
+        return [{"text": row["text"], "target": row["target"] or None, "actor": row["actor"] or None, **span,
+                 **dict(zip(names, values))} for row, span, values in zip(rows, spans, zip(*columns.values()))]
 
 
 # ---------------------------------------------------------------------- loading
