@@ -174,6 +174,12 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
     tracking.setup(tracking_uri)  # after the data checks: bad data must not create or touch a store
     configurations = config.configurations()
     experiment_id = tracking.ensure_experiment(config.experiment)
+    key = f"cv_{config.cv.select_by}"  # the UI opens on the key metric and the swept params (tracking.ui_url)
+    tracking.present_experiment(experiment_id, [key, f"{key}_std"],
+                                tracking.swept_params([flat_params(m) for _, m in configurations]),
+                                f"Sweeps of train.py: one parent run per sweep, one child run per configuration. Key "
+                                f"metric: {key}, the mean over the CV folds on train. Views > {tracking.VIEW_NAME} "
+                                "shows it and the swept params.")
     client = MlflowClient()
     dataset_label = datasets.label(ds_cfg.name)
     base_tags = {"dataset": dataset_label, "split": ds_cfg.train_split, "tasks": ",".join(tasks),
