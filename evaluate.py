@@ -73,7 +73,7 @@ def report_main(argv: list[str]) -> int:
 def _report_table(summaries: list[dict], report) -> tuple[list[dict], dict[str, str]]:
     """The printed side-by-side table: per experiment its chosen configuration's CV score and its newest
     evaluation, then the published anchors of each benchmark; percent with one decimal."""
-    from stancelab.console import metric_key, pct, pct_ci, pct_sd, short
+    from stancelab.console import metric_key, pct_ci, pct_sd, short
 
     rows, key, anchored = [], {"CV": "cv_<select_by>: the selection metric, mean ± sd over CV folds on train"}, set()
     for summary in summaries:
