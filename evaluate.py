@@ -63,12 +63,34 @@ def report_main(argv: list[str]) -> int:
             raise UserError("evaluate.py report needs --output FILE (.html or .md), or --readme")
         summaries = report.write_comparison(args.output, args.experiment, args.tracking_uri)
         if not args.quiet:
-            print_table([{k: v for k, v in row.items() if k != "dataset"} for row in report.comparison_rows(summaries)],
-                        title="experiments side by side")
+            rows, key = _report_table(summaries, report)
+            print_table(rows, title="experiments side by side (percent; test with 95% CI)", key=key)
             print(f"wrote {args.output}")
         return 0
 
     return run_cli(body)
+
+
+def _report_table(summaries: list[dict], report) -> tuple[list[dict], dict[str, str]]:
+    """The printed side-by-side table: per experiment its chosen configuration's CV score and its newest
+    evaluation, then the published anchors of each benchmark; percent with one decimal."""
+    from stancelab.console import metric_key, pct_ci, pct_sd, short
+
+    rows, key, anchored = [], {"CV": "cv_<select_by>: the selection metric, mean ± sd over CV folds on train"}, set()
+    for summary in summaries:
+        sweep, evaluation = summary["sweep"].data, summary["evaluation"]
+        m, split = (evaluation.data.metrics, evaluation.data.tags.get("split", "test")) if evaluation else ({}, "test")
+        cv = sweep.metrics.get(f"cv_{summary['select_by']}")
+        rows.append({"system": f"{summary['experiment']}: {sweep.tags.get('best_configuration', '')}",
+                     "CV": pct_sd(cv, sweep.metrics.get(f"cv_{summary['select_by']}_std")) if cv is not None else "–",
+                     **{short(k): (pct_ci(m[f"{split}_{k}"], m.get(f"{split}_{k}_ci_low"), m.get(f"{split}_{k}_ci_high"))
+                                   if f"{split}_{k}" in m else "–") for k in report.COLUMNS},
+                     "n": str(int(m.get(f"{split}_n", 0))) if evaluation else "–"})
+        for anchor in ([] if summary["dataset"] in anchored else report.ANCHORS.get(summary["dataset"], [])):
+            rows.append({"system": f"published: {anchor[0]}", "CV": "",
+                         **{short(k): (f"{anchor[2]:.1f}" if k == anchor[1] else "") for k in report.COLUMNS}, "n": ""})
+        anchored.add(summary["dataset"])
+    return rows, {**key, **metric_key(report.COLUMNS, "test_"), "n": "rows of the evaluated split"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -131,7 +153,7 @@ def _target(args) -> dict:
 
 
 def _evaluate(args) -> int:
-    from stancelab.console import print_table
+    from stancelab.console import metric_key, pct, print_table, short
     from stancelab.data.files import check_output_folder
     from stancelab.errors import UserError
     from stancelab.evaluation.evaluate import evaluate, score_predictions
@@ -165,11 +187,12 @@ def _evaluate(args) -> int:
         write_json(result, args.json)
     for warning in result["warnings"]:
         print(f"warning: {warning}", file=sys.stderr)
-    rows = [{"metric": k, "value": f"{result[k]['value']:.4f}",
-             "95% CI": f"[{result[k]['ci_low']:.4f}, {result[k]['ci_high']:.4f}]"}
-            for k in METRIC_KEYS if k in result]
+    keys = [k for k in METRIC_KEYS if k in result]
+    rows = [{"metric": short(k), "value": pct(result[k]["value"]),
+             "95% CI": f"[{pct(result[k]['ci_low'])}, {pct(result[k]['ci_high'])}]"} for k in keys]
     if not args.quiet:
-        print_table(rows, title=f"{result.get('model_uri') or result['predictions']} on {dataset}:{split} (n={result['n']})")
+        print_table(rows, title=f"{result.get('model_uri') or result['predictions']} on {dataset}:{split} "
+                                f"(n={result['n']}, percent)", key=metric_key(keys, f"{split}_"))
     if args.json and not args.quiet:
         print(f"wrote {args.json}")
     return 0
@@ -177,16 +200,19 @@ def _evaluate(args) -> int:
 
 def _compare(args) -> int:
     from stancelab.scoring.compare import compare_runs
-    from stancelab.console import print_table
+    from stancelab.console import metric_key, pct, print_table, short
 
     result = compare_runs(*args.compare, args.tracking_uri,
                           n_resamples=args.bootstrap if args.bootstrap is not None else 1000)
     if args.json:
         write_json(result, args.json)
-    rows = [{"metric": k, "A": f"{m['a']:.4f}", "B": f"{m['b']:.4f}", "B - A": f"{m['delta']:+.4f}",
-             "95% CI": f"[{m['ci_low']:+.4f}, {m['ci_high']:+.4f}]", "p (paired bootstrap)": f"{m['p_value']:.3f}"}
+    rows = [{"metric": short(k), "A": pct(m["a"]), "B": pct(m["b"]), "B - A": f"{100 * m['delta']:+.1f}",
+             "95% CI": f"[{100 * m['ci_low']:+.1f}, {100 * m['ci_high']:+.1f}]", "p": f"{m['p_value']:.3f}"}
             for k, m in result["metrics"].items()]
-    print_table(rows, title=f"B = {result['name_b']} vs A = {result['name_a']} (n={result['n']})")
+    print_table(rows, title=f"B = {result['name_b']} vs A = {result['name_a']} (n={result['n']}, percent)",
+                key={**metric_key(result["metrics"]),
+                     "B - A": "the paired difference in percentage points, with its 95% bootstrap interval",
+                     "p": "the paired bootstrap's two-sided p-value"})
     for task, m in result["mcnemar"].items():
         print(f"McNemar {task}: only A correct {m['only_a_correct']}, only B correct {m['only_b_correct']}, "
               f"exact p = {m['p_value']:.4f}")

@@ -30,14 +30,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def body():
-        from stancelab import tracking
-        from stancelab.model.config import load_config
-        from stancelab.console import print_table
         from stancelab.progress import Progress
-        from stancelab.training.train import results_table, train
 
-        config = load_config(args.experiment, args.overrides)
         with Progress(quiet=args.quiet) as progress:
+            progress.note("loading libraries ...")  # imports, data and store take seconds: never a silent pause
+            from stancelab.model.config import load_config
+            from stancelab.training.train import train
+
+            config = load_config(args.experiment, args.overrides)
+            progress.note(f"{config.experiment}: {len(config.configurations())} configurations × {config.cv.folds} "
+                          f"folds on {config.dataset.name}:{config.dataset.train_split}; loading the data and the "
+                          "MLflow store ...")
             if args.dask:
                 from stancelab.serving.distributed import train_on_dask
 
@@ -46,19 +49,36 @@ def main(argv: list[str] | None = None) -> int:
                 result = train(config, args.tracking_uri, progress=progress)
         for warning in result.data_warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        if args.quiet:
-            return 0
-        print_table(results_table(result, config.cv.select_by),
-                    title=f"{config.experiment}: {config.cv.folds}-fold CV on {config.dataset.name}:{config.dataset.train_split}")
-        status = ("is now the champion" if result.champion
-                  else f"did not beat the champion (v{result.previous_champion}) on cv_{config.cv.select_by}")
-        print(f"registered {result.registered_model} v{result.model_version} ({result.best.name}); it {status}.")
-        experiment = os.path.relpath(args.experiment) if not os.path.relpath(args.experiment).startswith("..") else args.experiment
-        print(f"evaluate it once on the test split: python evaluate.py {experiment} --json results.json")
-        print(f"browse the runs: {tracking.ui_command(tracking.tracking_uri(args.tracking_uri))}")
+        if not args.quiet:
+            _summary(args, config, result)
         return 0
 
     return run_cli(body)
+
+
+def _summary(args, config, result) -> None:
+    """The CV table with its key, the registration, and the next two commands (the README's)."""
+    from stancelab import tracking
+    from stancelab.console import print_table
+    from stancelab.training.train import results_key, results_table
+
+    select, folds = config.cv.select_by, config.cv.folds
+    print_table(results_table(result, select), key=results_key(select, folds),
+                title=f"{config.experiment}: {folds}-fold CV on {config.dataset.name}:{config.dataset.train_split}")
+    status = ("is now the champion" if result.champion
+              else f"did not beat the champion (v{result.previous_champion}) on cv_{select}")
+    print(f"registered {result.registered_model} v{result.model_version} ({result.best.name}); it {status}.")
+    experiment = os.path.relpath(args.experiment)
+    experiment = args.experiment if experiment.startswith("..") else experiment
+    uri = tracking.tracking_uri(args.tracking_uri)
+    print("evaluate it once on the test split:")
+    print(f"  python evaluate.py {experiment} --split {config.dataset.test_split} --json results.json")
+    print("compare the runs in the MLflow UI, on the key CV metric and the swept params:")
+    if uri.startswith(("http://", "https://")):
+        print(f"  open {tracking.ui_url(uri, result.experiment_id)}")
+    else:
+        print(f"  {tracking.ui_command(uri)}")
+        print(f"  then open {tracking.ui_url(uri, result.experiment_id)}")
 
 
 if __name__ == "__main__":

@@ -10,20 +10,114 @@ from collections.abc import Callable, Sequence
 from stancelab.errors import UserError
 
 
-def print_table(rows: Sequence[dict], title: str | None = None, file=None) -> None:
+# metric -> (short header, what it is). A metric not listed here keeps its own name.
+METRICS = {
+    "f_avg": ("F", "F1 of favor and against, counts pooled over targets (SemEval-2016 eval.pl)"),
+    "f_avg_target_mean": ("F tgt", "F of favor and against within each target, mean over targets (StanceEval 2024)"),
+    "stance_macro_f1": ("st F1", "stance macro-F1 over favor, against and none"),
+    "stance_accuracy": ("st acc", "stance accuracy"),
+    "sentiment_macro_f1": ("se F1", "sentiment macro-F1 over positive, negative and neutral"),
+    "sentiment_accuracy": ("se acc", "sentiment accuracy"),
+}
+WIDE = 200  # a pipe or a file: wide enough that no table wraps
+
+
+def short(metric: str) -> str:
+    """The short table header of a metric (``f_avg_target_mean`` -> ``F tgt``)."""
+    return METRICS.get(metric, (metric, ""))[0]
+
+
+def metric_key(metrics, prefix: str = "", note: str = "") -> dict[str, str]:
+    """The key below a table: short header -> ``<prefix><metric>: what it is``."""
+    return {short(m): f"{prefix}{m}: {METRICS[m][1] if m in METRICS else m}{note}" for m in metrics}
+
+
+def pct(value: float) -> str:
+    """A score in percent with one decimal, the one unit of every printed table."""
+    return f"{100 * value:.1f}"
+
+
+def pct_sd(mean: float, sd: float | None) -> str:
+    return pct(mean) if sd is None else f"{pct(mean)} ± {pct(sd)}"
+
+
+def pct_ci(value: float, low: float | None, high: float | None) -> str:
+    return pct(value) if low is None else f"{pct(value)} [{pct(low)}, {pct(high)}]"
+
+
+def output_width(file) -> int:
+    """Columns to fit: the terminal's, else ``$COLUMNS`` for our own stdout/stderr, else WIDE."""
+    import os
+    import shutil
+
+    if file.isatty():
+        return shutil.get_terminal_size().columns  # honours $COLUMNS
+    columns = os.environ.get("COLUMNS", "")
+    if file in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__) and columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    return WIDE
+
+
+def print_table(rows: Sequence[dict], title: str | None = None, file=None, key: dict[str, str] | None = None) -> None:
+    """A table with short headers and, below it, a key that explains them. When the table is wider
+    than the terminal (say ``COLUMNS=80``), each row becomes a block of ``name: value`` lines, so
+    nothing wraps inside a cell."""
     file = file or sys.stdout
     if not rows:
         return
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=file, width=200 if not file.isatty() else None, no_color=not file.isatty())
-    table = Table(title=title, show_lines=False)
+    width = output_width(file)
+    table = Table(title=title)
     for column in rows[0]:
-        table.add_column(str(column), overflow="fold")
+        table.add_column(str(column), no_wrap=True)
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
-    console.print(table)
+    if _natural_width(table) <= width:
+        Console(file=file, width=width, no_color=not file.isatty()).print(table)
+    else:
+        _print_stacked(rows, title, width, file)
+        if key:
+            print("", file=file)
+    _print_key(key or {}, width, file)
+
+
+def _natural_width(table) -> int:
+    import io
+
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=10_000, no_color=True, color_system=None).print(table)
+    return max(cell_len(line) for line in buffer.getvalue().splitlines())
+
+
+def _print_stacked(rows: Sequence[dict], title: str | None, width: int, file) -> None:
+    """One block per row: the first value as its heading, then one ``name: value`` line per column."""
+    import textwrap
+
+    if title:
+        print(textwrap.fill(title, width), file=file)
+    names = list(rows[0])[1:]
+    pad = max((len(str(n)) for n in names), default=0)
+    for row in rows:
+        values = list(row.values())
+        print("", file=file)
+        print(textwrap.fill(str(values[0]), width, subsequent_indent="  "), file=file)
+        for name, value in zip(names, values[1:]):
+            head = f"  {(str(name) + ':').ljust(pad + 1)} "
+            print(textwrap.fill(str(value), width, initial_indent=head, subsequent_indent=" " * len(head)), file=file)
+
+
+def _print_key(key: dict[str, str], width: int, file) -> None:
+    import textwrap
+
+    pad = max((len(k) for k in key), default=0)
+    for name, text in key.items():
+        head = f"{name.ljust(pad)}  "
+        print(textwrap.fill(text, width, initial_indent=head, subsequent_indent=" " * len(head)), file=file)
 
 
 class Terminated(BaseException):

@@ -220,7 +220,82 @@ def environment_tags() -> dict[str, str]:
     return tags
 
 
+UI_PORT = 5000
+VIEW_KEY = "stancelab-cv"  # the saved view's id: ?viewStateShareKey=stancelab-cv
+VIEW_NAME = "CV comparison"
+VIEW_TAG = f"mlflow.sharedViewState.{VIEW_KEY}"  # MLflow >= 3.15 keeps saved views as experiment tags
+NOTE_TAG = "mlflow.note.content"  # the experiment's description in the UI
+
+
 def ui_command(uri: str) -> str:
     if urlparse(uri).scheme in ("http", "https"):
         return f"open {uri}"
-    return f"mlflow ui --backend-store-uri {uri} --port 5000"
+    return f"mlflow ui --backend-store-uri {uri} --port {UI_PORT}"
+
+
+def ui_url(uri: str, experiment_id: str) -> str:
+    """The runs table of an experiment in the MLflow UI, opened with the saved view that
+    ``present_experiment`` wrote: the key CV metric and the swept params as columns."""
+    base = uri.rstrip("/") if urlparse(uri).scheme in ("http", "https") else f"http://127.0.0.1:{UI_PORT}"
+    return f"{base}/#/experiments/{experiment_id}/runs?viewStateShareKey={VIEW_KEY}"
+
+
+def swept_params(param_sets: list[dict[str, str]]) -> list[str]:
+    """The param keys whose value differs between configurations, in first-seen order."""
+    keys = dict.fromkeys(k for params in param_sets for k in params)
+    return [k for k in keys if len({params.get(k) for params in param_sets}) > 1]
+
+
+def present_experiment(experiment_id: str, metrics: list[str], params: list[str], description: str = "") -> None:
+    """Set up what a user sees on first opening the experiment in the MLflow UI (3.15 or later).
+
+    MLflow keeps no default columns per experiment: a new browser shows Source, Models and Dataset,
+    and no metric or param. It does keep *saved views*, as experiment tags
+    ``mlflow.sharedViewState.<id>`` that the runs page loads from ``?viewStateShareKey=<id>``
+    (``ui_url``). This writes one, "CV comparison": the first metric, the params, then the other
+    metrics as columns, wide enough for their names, sorted by the first metric, best first. A table
+    sorted by a metric lists parent and child runs flat, so every configuration of every sweep is a
+    row. Columns already in the view (an earlier sweep's params) are kept. ``description`` becomes
+    the experiment's description unless it has one already."""
+    import json
+    import time
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    with store_lock():  # two sweeps of one experiment at once: read-modify-write the view one at a time
+        tags = client.get_experiment(experiment_id).tags
+        columns = _view_columns(tags.get(VIEW_TAG))
+        columns += [c for c in [*(_column("metrics", m) for m in metrics), *(_column("params", p) for p in params)]
+                    if c not in columns]
+        key = _column("metrics", metrics[0])
+        order = [key, *(c for c in columns if c.startswith("params.")),
+                 *(c for c in columns if c.startswith("metrics.") and c != key)]
+        widths = {c: round(7.5 * len(c.split("`")[1])) + (56 if c == key else 32) for c in order}  # name + sort icon
+        state = {"selectedColumns": order, "orderByKey": key, "orderByAsc": False,
+                 "columnOrder": [*UI_FIRST_COLUMNS, *order], "columnWidths": {**UI_FIRST_COLUMNS, **widths}}
+        now = int(time.time() * 1000)
+        envelope = {"name": VIEW_NAME, "createdAt": now, "updatedAt": now, "state": json.dumps(state)}
+        client.set_experiment_tag(experiment_id, VIEW_TAG, json.dumps(envelope))
+        if description and not tags.get(NOTE_TAG):
+            client.set_experiment_tag(experiment_id, NOTE_TAG, description)
+
+
+# The runs table's leading columns (ids of the MLflow 3.17 UI) and their widths in the saved view: a
+# sweep's name in full, "5 minutes ago" without an ellipsis, so the key metric and the swept params
+# fit beside them on a laptop screen, with the UI's assistant panel open.
+UI_FIRST_COLUMNS = {"attributes.`Run Name`": 200, "runDateAndNestInfo": 140, "duration": 80}
+
+
+def _column(kind: str, key: str) -> str:
+    """The UI's column id: ``metrics.`cv_f_avg` ``, ``params.`classifier.C` ``."""
+    return f"{kind}.`{key}`"
+
+
+def _view_columns(envelope: str | None) -> list[str]:
+    import json
+
+    try:
+        return list(json.loads(json.loads(envelope)["state"])["selectedColumns"])
+    except (TypeError, ValueError, KeyError):  # no view yet, or one we cannot read: start afresh
+        return []

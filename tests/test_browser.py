@@ -1,6 +1,7 @@
 """End to end in a real browser: train into an `mlflow server`, then check in headless Chromium that the
-MLflow UI shows our runs, their metric columns and the plot artifacts. Screenshots are kept in the
-pytest tmp folder and copied to test-artifacts/ (gitignored).
+MLflow UI shows our runs, their metric columns and the plot artifacts, and that the URL train.py prints
+opens, for a new user, on the key CV metric and the swept params of two sweeps. Screenshots are kept in
+the pytest tmp folder and copied to test-artifacts/ (gitignored).
 
 Needs Debian's chromium (`apt-get install chromium`, done by .ci/run) driven by Playwright through its
 executable path (no `playwright install`). Skipped, with the reason, only when the browser is not installed.
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO, mlflow_server
+from conftest import REPO, mlflow_server, run_cli
 
 CHROMIUM = Path(os.environ.get("STANCE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,27 +41,46 @@ def server(chromium, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trained_on_server(server, tmp_path_factory):
-    """A two-configuration sweep on a small slice of the embedded corpus, logged to the server."""
-    import mlflow
-
-    from stancelab.model.config import load_config
-    from stancelab.training.train import train
-
+def small_data(tmp_path_factory) -> Path:
+    """A small slice of the embedded corpus's train split: a sweep on it takes seconds."""
     corpus = pd.read_csv(REPO / "data" / "corpus.csv", dtype=str, keep_default_na=False)
     train_rows = corpus[corpus["split"] == "train"]
     texts = train_rows["text"].drop_duplicates().head(90)
     small = tmp_path_factory.mktemp("data") / "small.csv"
     train_rows[train_rows["text"].isin(texts)].to_csv(small, index=False)
+    return small
+
+
+SMALL = ["experiment=browser-check", "model_name=browser-check", "cv.folds=2", "n_jobs=1", "model.char=null"]
+
+
+@pytest.fixture(scope="module")
+def trained_on_server(server, small_data):
+    """A two-configuration sweep over C, logged to the server."""
+    import mlflow
+
+    from stancelab.model.config import load_config
+    from stancelab.training.train import train
+
     config = load_config(REPO / "experiments" / "default.yaml",
-                         [f"dataset.name={small}", "experiment=browser-check", "model_name=browser-check",
-                          "cv.folds=2", "n_jobs=1", "grid={model.classifier.C: [1.0, 10.0]}", "model.char=null"])
+                         [f"dataset.name={small_data}", *SMALL, "grid={model.classifier.C: [1.0, 10.0]}"])
     previous = mlflow.get_tracking_uri()
     try:
         result = train(config, server)
     finally:
         mlflow.set_tracking_uri(previous)
     return result
+
+
+@pytest.fixture(scope="module")
+def second_sweep_url(server, small_data, trained_on_server) -> str:
+    """A second sweep, over none_scale, through train.py as a user runs it; the UI address it prints."""
+    overrides = [f"dataset.name={small_data}", *SMALL, "grid={model.none_scale: [0.5, 1.0]}"]
+    proc = run_cli("train.py", *(a for o in overrides for a in ("--set", o)), "--tracking-uri", server)
+    assert proc.returncode == 0, proc.stderr
+    urls = [line.split("open ", 1)[1] for line in proc.stdout.splitlines() if line.startswith("  open ")]
+    assert len(urls) == 1 and urls[0].startswith(f"{server}/#/experiments/"), proc.stdout
+    return urls[0]
 
 
 def _shot(page, tmp_path: Path, name: str) -> None:
@@ -113,3 +133,50 @@ def test_mlflow_ui_shows_runs_metrics_and_plots(chromium, server, trained_on_ser
             browser.close()
     for name in ("mlflow-experiment.png", "mlflow-compare.png", "mlflow-artifact.png"):
         assert (SCREENSHOTS / name).stat().st_size > 10_000
+
+
+# Where a header sits, whether its label is cut, and whether the grid shows it without scrolling.
+HEADER_JS = """ids => ids.map(id => {
+    const cell = document.querySelector(`.ag-header-cell[col-id="${id}"]`);
+    if (!cell) return null;
+    const grid = cell.closest('.ag-header-viewport, .ag-pinned-left-header').getBoundingClientRect();
+    const box = cell.getBoundingClientRect(), label = cell.querySelector('[data-testid^="sort-header-"]');
+    const text = label ? label.getBoundingClientRect() : box;
+    return {label: label ? label.innerText : '', inside: box.left >= grid.left - 1 && box.right <= grid.right + 1,
+            uncut: text.right <= box.right + 1 && text.right <= grid.right + 1};
+})"""
+
+
+def test_the_printed_url_opens_on_the_key_cv_metric_and_the_swept_params(chromium, server, second_sweep_url,
+                                                                          tmp_path):
+    """A new user (fresh browser profile) opens the URL train.py printed: with no click, the runs table
+    shows the key CV metric and the params both sweeps varied, best first, every configuration a row."""
+    from mlflow.tracking import MlflowClient
+    from playwright.sync_api import sync_playwright
+
+    client = MlflowClient(server)
+    experiment = client.get_experiment_by_name("browser-check").experiment_id
+    runs = client.search_runs([experiment], "tags.role = 'configuration'")
+    sweeps = client.search_runs([experiment], "tags.role = 'sweep'")
+    assert len(runs) == 4 and len(sweeps) == 2
+    best = max(r.data.metrics["cv_f_avg_target_mean"] for r in runs)
+    columns = ["metrics.`cv_f_avg_target_mean`", "params.`classifier.C`", "params.`none_scale`"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "fresh-profile"), executable_path=str(chromium), args=ARGS, headless=True,
+            viewport={"width": 1600, "height": 1000})
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(second_sweep_url)
+            for run in [*runs, *sweeps]:  # sorted by a metric, the table lists sweeps and configurations flat
+                page.get_by_text(run.info.run_name, exact=True).first.wait_for()
+            headers = page.evaluate(HEADER_JS, columns)
+            first = page.locator(".ag-row[row-index='0'] [col-id='metrics.`cv_f_avg_target_mean`']").inner_text()
+            _shot(page, tmp_path, "mlflow-first-open.png")
+        finally:
+            browser.close()
+    assert [h and h["label"] for h in headers] == ["cv_f_avg_target_mean", "classifier.C", "none_scale"], headers
+    assert all(h["inside"] and h["uncut"] for h in headers), headers  # on screen, labels whole, no scrolling
+    assert abs(float(first) - best) < 1e-9  # best configuration first
+    assert (SCREENSHOTS / "mlflow-first-open.png").stat().st_size > 10_000

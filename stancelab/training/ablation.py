@@ -171,6 +171,21 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _print_rows(rows: list[dict], title: str) -> None:
+    """The terminal's table: short headers, a key below, percent with one decimal."""
+    from stancelab.console import metric_key, pct, print_table, short
+
+    keys = [k for k in HEADLINE if k in rows[0]["cv"]]
+    table = []
+    for row in rows:
+        deltas = {f"Δ {short(k)}": (f"{100 * p['delta']:+.1f} ± {100 * p['se']:.1f} ({p['folds_worse']}/{p['folds']})"
+                                    if (p := row.get("paired", {}).get(k)) else "") for k in keys}
+        table.append({"system": row["system"], **{short(k): pct(row["cv"][k]) for k in keys}, **deltas})
+    print_table(table, title=title, key={**metric_key(keys, "cv_", ", mean over folds"),
+                                         "Δ": "variant − full model, percentage points ± SE over folds "
+                                              "(folds where the variant is worse / folds)"})
+
+
 def markers(dataset: str) -> tuple[str, str]:
     return f"<!-- ablation:{dataset}:start -->", f"<!-- ablation:{dataset}:end -->"
 
@@ -202,7 +217,7 @@ def main(argv: list[str]) -> int:
         if args.update_readme:
             write_between_markers(datasets.REPO_ROOT / "README.md", *markers(config.dataset.name), table)
         if not args.quiet:
-            print(table)
+            _print_rows(rows, f"{config.experiment}: ablation by {config.cv.folds}-fold CV on train")
         return 0
 
     return run_cli(body)

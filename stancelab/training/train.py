@@ -195,6 +195,12 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
     tracking.setup(tracking_uri)  # after the data checks: bad data must not create or touch a store
     configurations = config.configurations()
     experiment_id = tracking.ensure_experiment(config.experiment)
+    key = f"cv_{config.cv.select_by}"  # the UI opens on the key metric and the swept params (tracking.ui_url)
+    tracking.present_experiment(experiment_id, [key, f"{key}_std"],
+                                tracking.swept_params([flat_params(m) for _, m in configurations]),
+                                f"Sweeps of train.py: one parent run per sweep, one child run per configuration. Key "
+                                f"metric: {key}, the mean over the CV folds on train. Views > {tracking.VIEW_NAME} "
+                                "shows it and the swept params.")
     client = MlflowClient()
     dataset_label = datasets.label(ds_cfg.name)
     base_tags = {"dataset": dataset_label, "split": ds_cfg.train_split, "tasks": ",".join(tasks),
@@ -335,11 +341,28 @@ def _log_model(mlflow, model, frame, tasks, dataset: str, sha: str, select: str,
 
 
 def results_table(result: TrainResult, select_by: str) -> list[dict[str, Any]]:
-    """One short row per configuration, best first: the selection metric ± sd and the headline scores."""
-    keys = list(dict.fromkeys([select_by, "f_avg", "stance_macro_f1", "sentiment_macro_f1"]))
+    """One short row per configuration, best first (marked ``*``): the selection metric and the headline
+    scores as mean ± sd over folds in percent, and the configuration's summed CV seconds. The headers are
+    short (``console.short``); ``results_key`` explains them."""
+    from stancelab.console import pct_sd, short
+
     rows = []
     for r in sorted(result.configurations, key=lambda r: -r.cv_mean[select_by]):
-        rows.append({"configuration": r.name,
-                     **{f"cv_{k}": f"{r.cv_mean[k]:.3f} ± {r.cv_std[k]:.3f}" for k in keys if k in r.cv_mean},
-                     "cv seconds": f"{r.cv_seconds:.1f}", "best": "*" if r is result.best else ""})
+        rows.append({"configuration": ("* " if r is result.best else "") + r.name,
+                     **{short(k): pct_sd(r.cv_mean[k], r.cv_std[k]) for k in _headline(select_by) if k in r.cv_mean},
+                     "s": f"{r.cv_seconds:.1f}"})
     return rows
+
+
+def _headline(select_by: str) -> list[str]:
+    return list(dict.fromkeys([select_by, "f_avg", "stance_macro_f1", "sentiment_macro_f1"]))
+
+
+def results_key(select_by: str, folds: int) -> dict[str, str]:
+    """The key printed below ``results_table``."""
+    from stancelab.console import metric_key
+
+    return {"*": f"the chosen configuration: best cv_{select_by}",
+            **metric_key(_headline(select_by), "cv_"),
+            "s": "seconds of fitting and predicting, summed over folds",
+            "±": f"mean ± standard deviation over the {folds} folds, in percent"}
