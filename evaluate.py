@@ -5,7 +5,7 @@
     python evaluate.py --compare RUN_A RUN_B --json OUT.json  # paired bootstrap + McNemar, B vs A
     python evaluate.py --predictions PRED.jsonl --data mawqif:test      # score a file (id,target,stance[,sentiment])
     python evaluate.py report [--experiment NAME ...] --output report.html|.md   # experiments side by side
-    python evaluate.py ablation EXPERIMENT.yaml [--update-readme]  # each component off, on test, paired vs full
+    python evaluate.py ablation EXPERIMENT.yaml [--update-docs]  # each component off, by CV on train, paired vs full
 
 The JSON holds n, f_avg (SemEval-2016), f_avg_target_mean (StanceEval 2024), sentiment_f_pn (WANLP 2021),
 stance and sentiment macro-F1 and accuracy, each as {value, ci_low, ci_high}, plus per-target and per-actor

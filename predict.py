@@ -174,7 +174,8 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="predict.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("quote", nargs="?", help="one quote to classify (with --target)")
+    parser.add_argument("quote", nargs="?", help="one quote to classify (with --target, unless the model is "
+                                                 "sentiment-only)")
     parser.add_argument("--target", action="extend", nargs="+",
                         help="target id or name: one for a single quote; with --article, the targets to predict")
     parser.add_argument("--actor", default="", help="speaker of the quote (optional)")
@@ -237,9 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError("--template, --report, --chart and --log-run go with --article FILE")
         if (args.quote is None) == (args.input is None):
             raise UserError("give either a quote (with --target), --input FILE or --article FILE")
-        if args.quote is not None and not args.target:
-            raise UserError("a quote needs --target (a target id or name)")
-        if args.quote is not None and len(args.target) > 1:
+        if args.quote is not None and args.target and len(args.target) > 1:
             raise UserError("a single quote takes one --target")
         if args.dask:
             from stancelab.serving.distributed import predict_partitions
@@ -270,8 +269,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {rows} predictions to {args.output}", file=sys.stderr)
             return 0
         # one quote (files were streamed above)
-        record = {"text": args.quote, "target": args.target[0], "actor": args.actor}
+        record = {"text": args.quote, "target": args.target[0] if args.target else None, "actor": args.actor}
         model = load(args.model, args.tracking_uri, allow_unsafe=args.allow_unsafe_pickle, actors=actors)
+        if not args.target and "stance" in model.tasks:  # a sentiment-only model needs none
+            raise UserError(f"a quote needs --target (a target id or name; this model knows {', '.join(model.targets)})")
         results = model.predict_frame(model.frame([record]), evidence=not args.no_evidence)
         if args.output is None:
             print(json.dumps(results[0], ensure_ascii=False, indent=2))

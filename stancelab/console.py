@@ -17,6 +17,7 @@ METRICS = {
     "stance_macro_f1": ("st F1", "stance macro-F1 over favor, against and none"),
     "stance_accuracy": ("st acc", "stance accuracy"),
     "sentiment_macro_f1": ("se F1", "sentiment macro-F1 over positive, negative and neutral"),
+    "sentiment_f_pn": ("F-PN", "mean F1 of positive and negative (WANLP 2021 ArSarcasm-v2)"),
     "sentiment_accuracy": ("se acc", "sentiment accuracy"),
 }
 WIDE = 200  # a pipe or a file: wide enough that no table wraps

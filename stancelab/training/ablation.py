@@ -1,6 +1,6 @@
 """Ablation by cross-validation: what each component of a final configuration adds, on train only.
 
-    python evaluate.py ablation experiments/mawqif.yaml [--only NAME ...] [--update-readme]
+    python evaluate.py ablation experiments/mawqif.yaml [--only NAME ...] [--update-docs]
 
 The full configuration is the one the experiment's registered champion was selected with (its
 sweep's CV winner, read back from MLflow). Each variant switches one component off in it and keeps
@@ -9,7 +9,7 @@ the train split with the experiment's own folds, and each variant is compared wi
 fold by fold: the mean paired difference, its standard error over folds and how many folds it loses.
 A component earns its place when removing it costs more than one standard error. The test split is
 never read. One MLflow run per variant (``role=ablation_variant``) under a parent run in the
-experiment ``<experiment>-ablation``; the table can be written into the README between
+experiment ``<experiment>-ablation``; the table can be written into docs/components.md between
 ``<!-- ablation:<dataset>:start -->`` and ``<!-- ablation:<dataset>:end -->``.
 """
 
@@ -201,8 +201,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("experiment", type=Path, help="the final experiment YAML (its champion must be trained)")
     parser.add_argument("--only", action="append", metavar="NAME", help="run only this variant (repeat)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--update-readme", action="store_true",
-                        help="write the table between the README's ablation markers for this dataset")
+    parser.add_argument("--update-docs", action="store_true",
+                        help="write the table between docs/components.md's ablation markers for this dataset")
     parser.add_argument("--quiet", action="store_true")
     add_tracking_option(parser)
     args = parser.parse_args(argv)
@@ -214,8 +214,8 @@ def main(argv: list[str]) -> int:
         with Progress(quiet=args.quiet) as progress:
             rows = run_ablation(config, args.tracking_uri, only=args.only, progress=progress)
         table = markdown(rows)
-        if args.update_readme:
-            write_between_markers(datasets.REPO_ROOT / "README.md", *markers(config.dataset.name), table)
+        if args.update_docs:
+            write_between_markers(datasets.REPO_ROOT / "docs" / "components.md", *markers(config.dataset.name), table)
         if not args.quiet:
             _print_rows(rows, f"{config.experiment}: ablation by {config.cv.folds}-fold CV on train")
         return 0

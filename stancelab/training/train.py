@@ -92,8 +92,8 @@ def config_name(overrides: dict[str, Any]) -> str:
     parts = []
     for key, value in overrides.items():
         short = _short_key(key)
-        if isinstance(value, dict):
-            value = ",".join(f"{k}={v}" for k, v in value.items())
+        if isinstance(value, dict) or value is None:  # a whole section switched on or off (e.g. the word block)
+            value = "off" if value is None else "on" if len(value) > 2 else ",".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, list):
             value = "-".join(map(str, value))
         parts.append(f"{short}={value}")
