@@ -145,14 +145,15 @@ def print_table(result: dict, rows: list[dict]) -> None:
     print(f"\n{result['in_domain']} sentiment, {n}-fold CV on train ({result['rows']} rows), "
           f"+ {result['other']} train ({result['other_rows']} rows, {result['other_dropped']} dropped "
           f"as texts also in {result['in_domain']}); headline {result['headline']}")
-    print(f"| variant | macro-F1 | F-PN | Δ macro-F1 (folds worse) | Δ F-PN (folds worse) | helps |")
+    print("| variant | macro-F1 | F-PN | Δ macro-F1 (folds worse) | Δ F-PN (folds worse) | helps |")
     print("|---|---|---|---|---|---|")
     for row in rows:
+        reference = row["variant"] == "in-domain"
         cells = [f"{100 * row[m][0]:.2f} ± {100 * row[m][1]:.2f}" for m in ("macro_f1", "f_pn")]
         for m in ("macro_f1", "f_pn"):
             mean, se, worse = row[f"delta_{m}"]
-            cells.append("—" if row["variant"] == "in-domain" else f"{100 * mean:+.2f} ± {100 * se:.2f} ({worse}/{n})")
-        helps = "—" if row["variant"] == "in-domain" else ("yes" if row["helps"] else "no")
+            cells.append("—" if reference else f"{100 * mean:+.2f} ± {100 * se:.2f} ({worse}/{n})")
+        helps = "—" if reference else ("yes" if row["helps"] else "no")
         print(f"| {row['variant']} | " + " | ".join(cells) + f" | {helps} |")
 
 
