@@ -64,11 +64,12 @@ def trained_on_server(server, small_data):
 
     config = load_config(REPO / "experiments" / "default.yaml",
                          [f"dataset.name={small_data}", *SMALL, "grid={model.classifier.C: [1.0, 10.0]}"])
-    previous = mlflow.get_tracking_uri()
+    previous, registry = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     try:
         result = train(config, server)
-    finally:
+    finally:  # both: a later test in this process must not reach the (stopped) server's registry
         mlflow.set_tracking_uri(previous)
+        mlflow.set_registry_uri(registry)
     return result
 
 

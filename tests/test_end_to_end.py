@@ -15,6 +15,7 @@ from stancelab.errors import UserError
 def test_training_logs_runs_metrics_lineage_and_champion(trained):
     result, uri = trained["result"], trained["uri"]
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)  # get_model_info below reads the global registry
     client = MlflowClient(uri, registry_uri=uri)
     parent = client.get_run(result.parent_run_id)
     children = client.search_runs([result.experiment_id], f"tags.mlflow.parentRunId = '{result.parent_run_id}'")
