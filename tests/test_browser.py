@@ -9,6 +9,7 @@ executable path (no `playwright install`). Skipped, with the reason, only when t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -24,6 +25,23 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = REPO / "test-artifacts"
 TIMEOUT_MS = 90_000  # the SPA renders in seconds; generous for a loaded 2-core CI machine
+
+
+@contextlib.contextmanager
+def _page(chromium: Path, profile: Path):
+    """A page of a headless Chromium with a fresh profile (a new user's browser), closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=str(chromium), args=ARGS, headless=True,
+            viewport={"width": 1600, "height": 1000})
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -92,46 +110,35 @@ def _shot(page, tmp_path: Path, name: str) -> None:
 
 
 def test_mlflow_ui_shows_runs_metrics_and_plots(chromium, server, trained_on_server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     result = trained_on_server
     experiment, parent = result.experiment_id, result.parent_run_id
     children = {r.name: r.run_id for r in result.configurations}
     assert set(children) == {"C=1.0", "C=10.0"}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(chromium), args=ARGS, headless=True,
-            viewport={"width": 1600, "height": 1000})
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
+    with _page(chromium, tmp_path / "profile") as page:
+        # experiment's runs (the UI's "Model training" view): the sweep and, expanded, its configurations
+        page.goto(f"{server}/#/experiments/{experiment}/runs?workflowType=machine_learning")
+        page.get_by_text("small: sweep C (2)").first.wait_for()
+        page.locator(f"[row-id='{parent}'] [col-id*='Name'] button").first.click()  # expand the sweep
+        for name in children:
+            page.get_by_text(name, exact=True).first.wait_for()
+        _shot(page, tmp_path, "mlflow-experiment.png")
 
-            # experiment's runs (the UI's "Model training" view): the sweep and, expanded, its configurations
-            page.goto(f"{server}/#/experiments/{experiment}/runs?workflowType=machine_learning")
-            page.get_by_text("small: sweep C (2)").first.wait_for()
-            page.locator(f"[row-id='{parent}'] [col-id*='Name'] button").first.click()  # expand the sweep
-            for name in children:
-                page.get_by_text(name, exact=True).first.wait_for()
-            _shot(page, tmp_path, "mlflow-experiment.png")
+        # run comparison: the configurations side by side with our metric and param names
+        runs = json.dumps([parent, *children.values()])
+        page.goto(f"{server}/#/compare-runs?runs={runs}&experiments={json.dumps([experiment])}")
+        for text in ("small: sweep C (2)", "C=1.0", "C=10.0", "cv_f_avg_target_mean", "cv_f_avg_target_mean_std",
+                     "cv_sentiment_macro_f1", "classifier.C"):
+            page.get_by_text(text, exact=True).first.wait_for()
+        _shot(page, tmp_path, "mlflow-compare.png")
 
-            # run comparison: the configurations side by side with our metric and param names
-            runs = json.dumps([parent, *children.values()])
-            page.goto(f"{server}/#/compare-runs?runs={runs}&experiments={json.dumps([experiment])}")
-            for text in ("small: sweep C (2)", "C=1.0", "C=10.0", "cv_f_avg_target_mean", "cv_f_avg_std",
-                         "cv_sentiment_macro_f1", "classifier.C"):
-                page.get_by_text(text, exact=True).first.wait_for()
-            _shot(page, tmp_path, "mlflow-compare.png")
-
-            # the sweep's plots are listed and one renders as an image
-            page.goto(f"{server}/#/experiments/{experiment}/runs/{parent}/artifacts/plots/cv_f1_per_actor.png")
-            for name in ("cv_confusion_stance.png", "cv_confusion_sentiment.png", "cv_f1_per_target.png",
-                         "cv_f1_per_actor.png", "cv_spread.png"):
-                page.get_by_text(name, exact=True).first.wait_for()
-            page.wait_for_function(
-                "() => [...document.images].some(i => i.complete && i.naturalWidth >= 600 && i.naturalHeight >= 600)")
-            _shot(page, tmp_path, "mlflow-artifact.png")
-        finally:
-            browser.close()
+        # the sweep's plots are listed and one renders as an image
+        page.goto(f"{server}/#/experiments/{experiment}/runs/{parent}/artifacts/plots/cv_f1_per_actor.png")
+        for name in ("cv_confusion_stance.png", "cv_confusion_sentiment.png", "cv_f1_per_target.png",
+                     "cv_f1_per_actor.png", "cv_spread.png"):
+            page.get_by_text(name, exact=True).first.wait_for()
+        page.wait_for_function(
+            "() => [...document.images].some(i => i.complete && i.naturalWidth >= 600 && i.naturalHeight >= 600)")
+        _shot(page, tmp_path, "mlflow-artifact.png")
     for name in ("mlflow-experiment.png", "mlflow-compare.png", "mlflow-artifact.png"):
         assert (SCREENSHOTS / name).stat().st_size > 10_000
 
@@ -153,8 +160,6 @@ def test_the_printed_url_opens_on_the_key_cv_metric_and_the_swept_params(chromiu
     """A new user (fresh browser profile) opens the URL train.py printed: with no click, the runs table
     shows the key CV metric and the params both sweeps varied, best first, every configuration a row."""
     from mlflow.tracking import MlflowClient
-    from playwright.sync_api import sync_playwright
-
     client = MlflowClient(server)
     experiment = client.get_experiment_by_name("browser-check").experiment_id
     runs = client.search_runs([experiment], "tags.role = 'configuration'")
@@ -162,21 +167,13 @@ def test_the_printed_url_opens_on_the_key_cv_metric_and_the_swept_params(chromiu
     assert len(runs) == 4 and len(sweeps) == 2
     best = max(r.data.metrics["cv_f_avg_target_mean"] for r in runs)
     columns = ["metrics.`cv_f_avg_target_mean`", "params.`classifier.C`", "params.`none_scale`"]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "fresh-profile"), executable_path=str(chromium), args=ARGS, headless=True,
-            viewport={"width": 1600, "height": 1000})
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(second_sweep_url)
-            for run in [*runs, *sweeps]:  # sorted by a metric, the table lists sweeps and configurations flat
-                page.get_by_text(run.info.run_name, exact=True).first.wait_for()
-            headers = page.evaluate(HEADER_JS, columns)
-            first = page.locator(".ag-row[row-index='0'] [col-id='metrics.`cv_f_avg_target_mean`']").inner_text()
-            _shot(page, tmp_path, "mlflow-first-open.png")
-        finally:
-            browser.close()
+    with _page(chromium, tmp_path / "fresh-profile") as page:
+        page.goto(second_sweep_url)
+        for run in [*runs, *sweeps]:  # sorted by a metric, the table lists sweeps and configurations flat
+            page.get_by_text(run.info.run_name, exact=True).first.wait_for()
+        headers = page.evaluate(HEADER_JS, columns)
+        first = page.locator(".ag-row[row-index='0'] [col-id='metrics.`cv_f_avg_target_mean`']").inner_text()
+        _shot(page, tmp_path, "mlflow-first-open.png")
     assert [h and h["label"] for h in headers] == ["cv_f_avg_target_mean", "classifier.C", "none_scale"], headers
     assert all(h["inside"] and h["uncut"] for h in headers), headers  # on screen, labels whole, no scrolling
     assert abs(float(first) - best) < 1e-9  # best configuration first
