@@ -140,7 +140,7 @@ def results_markdown(tables: dict[str, dict]) -> str:
                 "significantly worse" if paired["p_value"] < 0.05 else "not significantly different"
             parts.append(f"Final − baseline on {bench.official}: {100 * paired['delta']:+.1f} points "
                          f"[{100 * paired['ci_low']:+.1f}, {100 * paired['ci_high']:+.1f}], paired bootstrap "
-                         f"p = {paired['p_value']:.2f}: {verdict}. ")
+                         f"p = {paired['p_value']:.2f}: {verdict}.")
         parts += [f"Test-split evaluations of this benchmark in the store: {table['looks']}.", ""]
     return "\n".join(parts).rstrip()
 
