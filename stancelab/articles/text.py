@@ -124,14 +124,24 @@ def split_sentences(line: str) -> list[str]:
 
 
 def _ends_sentence(line: str, i: int, j: int) -> bool:
+    """Whether the stop at ``i`` (followed by space at ``j``) ends a sentence: not after an abbreviation
+    or an initial, nor before a lower-case word or a digit. Looks only at the neighbouring characters, so
+    a long line is split in linear time."""
     if line[i] != ".":
         return True
-    before = re.search(r"([\w.]+)$", line[:i])
-    word = before.group(1).casefold() if before else ""
+    start = i
+    while start > 0 and _WORD_OR_DOT.match(line[start - 1]):  # the run of [\w.] that ends at i
+        start -= 1
+    word = line[start:i].casefold()
     if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha() and not _ARABIC.match(word)):
         return False
-    after = line[j:].lstrip()
-    return not (after and (after[0].islower() or after[0].isdigit()))
+    while j < len(line) and line[j].isspace():
+        j += 1
+    after = line[j] if j < len(line) else ""
+    return not (after and (after.islower() or after.isdigit()))
+
+
+_WORD_OR_DOT = re.compile(r"[\w.]")
 
 
 def sentences(text: str) -> list[str]:
