@@ -81,7 +81,8 @@ def _report_table(summaries: list[dict], report) -> tuple[list[dict], dict[str, 
         sweep, evaluation = summary["sweep"].data, summary["evaluation"]
         m, split = (evaluation.data.metrics, evaluation.data.tags.get("split", "test")) if evaluation else ({}, "test")
         cv = sweep.metrics.get(f"cv_{summary['select_by']}")
-        rows.append({"system": f"{summary['experiment']}: {sweep.tags.get('best_configuration', '')}",
+        chosen = sweep.tags.get("chosen_configuration") or sweep.tags.get("best_configuration", "")
+        rows.append({"system": f"{summary['experiment']}: {chosen}",
                      "CV": pct_sd(cv, sweep.metrics.get(f"cv_{summary['select_by']}_std")) if cv is not None else "–",
                      **{short(k): (pct_ci(m[f"{split}_{k}"], m.get(f"{split}_{k}_ci_low"), m.get(f"{split}_{k}_ci_high"))
                                    if f"{split}_{k}" in m else "–") for k in report.COLUMNS},

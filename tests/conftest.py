@@ -90,12 +90,19 @@ def mlflow_server(folder: Path, timeout: float = 180):
     """A real ``mlflow server`` on 127.0.0.1 (free port, SQLite backend and artifact folder in
     ``folder``); yields its URL once /health answers, and stops it with its workers afterwards."""
     port = free_port()
+    argv = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
+            "--artifacts-destination", str(folder / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1"]
+    with serving(argv, port, folder, timeout=timeout) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(argv: list[str], port: int, folder: Path, env=None, timeout: float = 180):
+    """Run a server command in ``folder`` (its own process group, output in ``folder/server.log``);
+    yield its URL once ``/health`` answers on ``port``, and stop it with its children afterwards."""
     log = open(folder / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}",
-         "--artifacts-destination", str(folder / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True)
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -107,11 +114,11 @@ def mlflow_server(folder: Path, timeout: float = 180):
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not come up:\n{(folder / 'server.log').read_text()[-2000:]}")
+                pytest.fail(f"server did not come up:\n{(folder / 'server.log').read_text()[-2000:]}")
             time.sleep(0.5)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and its uvicorn worker (our own process group)
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and its workers (our own process group)
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

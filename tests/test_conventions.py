@@ -111,4 +111,4 @@ def test_artifacts_are_named_by_stage_and_plots_are_logged(runs, tmp_path):
             "plots/test_f1_per_actor.png", "evaluation/test_per_actor.csv"} <= eval_files
     local = client.download_artifacts(runs["parent"].info.run_id, "plots/cv_f1_per_actor.png", str(tmp_path))
     width, height = _png_size(open(local, "rb").read())
-    assert width >= 600 and height >= 1000  # 30 actors, one group of bars each
+    assert width >= 600 and 500 <= height <= 1000  # 30 actors: the top 15 by count, one group of bars each

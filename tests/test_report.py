@@ -36,7 +36,7 @@ def test_report_html_compares_cv_and_test_with_intervals_and_embeds_plots(evalua
     assert proc.returncode == 0, proc.stderr
     html = out.read_text(encoding="utf-8")
     value = evaluated["evaluation"]["f_avg_target_mean"]
-    assert f"{100 * value['value']:.2f} [{100 * value['ci_low']:.1f}, {100 * value['ci_high']:.1f}]" in html
+    assert f"{100 * value['value']:.1f} [{100 * value['ci_low']:.1f}, {100 * value['ci_high']:.1f}]" in html
     assert "cv_f_avg_target_mean" in html
     assert all(f"<td>* {name}</td>" in html or f"<td>{name}</td>" in html for name in evaluated["configurations"])
     images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]{1000,})'", html)

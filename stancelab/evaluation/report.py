@@ -200,10 +200,15 @@ def _figures(plots: list[tuple[str, bytes]], stage: str, source: str) -> list[di
     return sorted(figures, key=lambda f: (order.get(f["kind"], len(order)), f["kind"]))
 
 
+def _setting(sweep, key: str, default: str) -> str:
+    """A sweep's setting: a tag (params are what configurations vary), or a param in older runs."""
+    return sweep.data.tags.get(key) or sweep.data.params.get(key, default)
+
+
 def _sources(sweep, evaluation, select_by: str) -> tuple[str, str]:
     """Where the CV plots and the evaluation plots come from: which split and which run."""
-    folds = sweep.data.params.get("cv.folds", "k")
-    best = sweep.data.tags.get("best_configuration", "")
+    folds = _setting(sweep, "cv.folds", "k")
+    best = sweep.data.tags.get("chosen_configuration") or sweep.data.tags.get("best_configuration", "")
     cv = (f"Split: train, {folds}-fold CV (selected by cv_{select_by}; the confusion matrices and F1 bars are the "
           f"out-of-fold predictions of the chosen configuration {best}). Run: sweep “{sweep.info.run_name}” "
           f"({sweep.info.run_id[:8]}).")
@@ -257,7 +262,7 @@ def compare_experiments(names: list[str] | None = None, tracking_uri: str | None
             evaluations.sort(key=lambda r: r.data.tags.get("split") != "test")  # test split first, newest first
             evaluation = evaluations[0] if evaluations else None
             folder = Path(tmp) / sweep.info.run_id
-            select_by = sweep.data.params.get("cv.select_by", "f_avg_target_mean")
+            select_by = _setting(sweep, "cv.select_by", "f_avg_target_mean")
             cv_source, test_source = _sources(sweep, evaluation, select_by)
             split = evaluation.data.tags.get("split", "test") if evaluation else "test"
             summaries.append({
