@@ -94,7 +94,7 @@ def _log(config, by, table, means, targets, tracking_uri) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from stancelab.model.config import load_config
-    from stancelab.console import add_tracking_option, print_table, run_cli
+    from stancelab.console import METRICS, add_tracking_option, metric_key, pct, print_table, run_cli, short
 
     parser = argparse.ArgumentParser(prog="python -m stancelab.training.generalisation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -109,9 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     def body():
         config = load_config(args.experiment, args.overrides)
         result = leave_one_out(config, args.by, args.tracking_uri, log=not args.no_log, only=args.only)
-        table = result["table"]
-        print_table([{k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in row.items()}
-                     for row in table.to_dict("records")], title=f"{result['kind']}: {config.dataset.name}")
+        rows = result["table"].to_dict("records")
+        scores = [k for k in rows[0] if k in METRICS] if rows else []
+        print_table([{short(k) if k in METRICS else k: (pct(v) if k in METRICS else v) for k, v in row.items()}
+                     for row in rows], title=f"{result['kind']}: {config.dataset.name} (percent)",
+                    key=metric_key(scores, "", ", on the held-out group"))
         return 0
 
     return run_cli(body)
