@@ -70,27 +70,6 @@ def test_champion_only_moves_when_cv_improves(trained, tmp_path):
     assert int(result.model_version) == int(trained["result"].model_version) + 1
 
 
-def test_a_tie_on_cv_score_is_broken_by_the_sentiment_metric(trained, tmp_path):
-    import mlflow
-
-    from stancelab.training.train import register
-
-    uri = trained["uri"]  # the shared store (a fresh one costs seconds of migrations)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    experiment_id = mlflow.create_experiment("champion-tie", artifact_location=tmp_path.as_uri())  # never ./mlruns
-    client = MlflowClient(uri, registry_uri=uri)
-    versions = []
-    for f_avg, sentiment in ((0.69, 0.55), (0.69, 0.56), (0.69, 0.50)):
-        with mlflow.start_run(experiment_id=experiment_id) as run:
-            mlflow.log_metrics({"cv_f_avg": f_avg, "cv_sentiment_macro_f1": sentiment})
-            mlflow.log_text("a stand-in: registration reads only the run", "model/MLmodel")
-            versions.append(register(client, f"runs:/{run.info.run_id}/model", "tie-stance", "f_avg", f_avg, {},
-                                     ("sentiment_macro_f1", sentiment)))
-    assert [promote for _, promote, _ in versions] == [True, True, False]
-    assert str(client.get_model_version_by_alias("tie-stance", "champion").version) == versions[1][0]
-
-
 def test_a_new_version_of_the_experiment_file_takes_the_alias_whatever_its_score(trained, tmp_path):
     import mlflow
 

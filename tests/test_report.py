@@ -53,8 +53,6 @@ def _sections(html: str) -> tuple[str, str]:
 
 
 def test_report_html_has_a_cv_section_and_a_test_section_with_real_captions(evaluated, tmp_path):
-    from stancelab.evaluation.report import render_html
-
     out = tmp_path / "report.html"
     proc = run_cli("evaluate.py", "report", "--experiment", "idlib-stance-sentiment", "--output", out,
                    "--tracking-uri", evaluated["uri"], "--quiet")

@@ -99,9 +99,6 @@ class CVConfig(Strict):
                                           "(over folds) of the best CV score; best: the best score")
     select_by: Literal["f_avg", "f_avg_target_mean", "stance_macro_f1", "sentiment_macro_f1",
                        "sentiment_f_pn"] = "f_avg_target_mean"
-    select_sentiment_by: Literal["sentiment_macro_f1", "sentiment_accuracy"] | None = Field(
-        None, description="choose the sentiment classifier by this CV metric first, then everything else by "
-                          "select_by among the configurations with that sentiment classifier")
 
 
 class SearchConfig(Strict):
@@ -146,11 +143,6 @@ class ExperimentConfig(Strict):
         task = "sentiment" if self.cv.select_by.startswith("sentiment") else "stance"
         if task not in self.tasks:
             raise ValueError(f"cv.select_by '{self.cv.select_by}' needs the {task} task")
-        if self.cv.select_sentiment_by is not None:
-            if "sentiment" not in self.tasks:
-                raise ValueError(f"cv.select_sentiment_by '{self.cv.select_sentiment_by}' needs the sentiment task")
-            if self.cv.select_by.startswith("sentiment"):
-                raise ValueError("cv.select_by must be a stance metric when cv.select_sentiment_by is set")
         return self
 
     @model_validator(mode="after")

@@ -101,20 +101,13 @@ def complexity(cfg: ModelConfig) -> int:
 
 
 def choose(models: list[ModelConfig], cv_means: list[dict[str, float]], select_by: str,
-           select_sentiment_by: str | None = None, cv_ses: list[dict[str, float]] | None = None) -> tuple[int, int]:
+           cv_ses: list[dict[str, float]] | None = None) -> tuple[int, int]:
     """``(best, chosen)``: the index of the configuration with the best CV mean (the first of equals),
     and the one chosen. Without ``cv_ses`` the best is chosen; with them, the one-standard-error rule:
     the simplest configuration whose mean is within one standard error of the best's, the simplest
     being the one with the fewest components (:func:`complexity`), then the smallest index (experiments
-    list grid values simplest first). With ``select_sentiment_by``, the sentiment classifier is chosen
-    by that metric first, then the rest among the configurations with that sentiment classifier."""
-    candidates = list(range(len(models)))
-    if select_sentiment_by is not None:
-        def sentiment(i):
-            return models[i].sentiment_classifier or models[i].classifier
-
-        top = max(candidates, key=lambda i: cv_means[i][select_sentiment_by])
-        candidates = [i for i in candidates if sentiment(i) == sentiment(top)]
+    list grid values simplest first)."""
+    candidates = range(len(models))
     best = max(candidates, key=lambda i: cv_means[i][select_by])
     if cv_ses is None:
         return best, best

@@ -7,14 +7,10 @@ from stancelab import tracking
 CHAMPION = "champion"
 
 
-def beats_champion(score: float, previous_score: float | None, tie_score: float | None = None,
-                   previous_tie_score: float | None = None) -> bool:
-    """Whether a new model takes ``champion``: a higher CV score, or an equal one and a higher score on
-    the tie-break metric (the experiment's ``cv.select_sentiment_by``: the sweep chose by it too)."""
-    if previous_score is None or score > previous_score:
-        return True
-    return (score == previous_score and tie_score is not None and previous_tie_score is not None
-            and tie_score > previous_tie_score)
+def beats_champion(score: float, previous_score: float | None) -> bool:
+    """Whether a new model takes ``champion``: there is none with a comparable score, or its CV score is
+    higher (an exact tie keeps the champion)."""
+    return previous_score is None or score > previous_score
 
 
 def champion_scores(client, model_name: str, *metrics: str, experiment_sha: str | None = None
@@ -36,10 +32,9 @@ def champion_scores(client, model_name: str, *metrics: str, experiment_sha: str 
 
 
 def register(client, model_uri: str, model_name: str, select: str, score: float,
-             tags: dict[str, str], tie_break: tuple[str, float] | None = None) -> tuple[str, bool, str | None]:
-    """Register a logged model and move ``champion`` to it if it beats the current champion's CV score
-    (``tie_break``: ``(metric, score)`` that decides an exact tie, see :func:`beats_champion`), or if the
-    champion was trained from another version of the experiment file (``tags["experiment_sha"]``).
+             tags: dict[str, str]) -> tuple[str, bool, str | None]:
+    """Register a logged model and move ``champion`` to it if it beats the current champion's CV score,
+    or if the champion was trained from another version of the experiment file (``tags["experiment_sha"]``).
 
     Read-compare-write under the store lock: two ``train.py`` processes finishing together must not
     both read the old champion and let the weaker model take the alias last."""
@@ -52,11 +47,9 @@ def register(client, model_uri: str, model_name: str, select: str, score: float,
         with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Successfully registered model ..."
             registered = mlflow.register_model(model_uri, model_name)
         version = str(registered.version)
-        metrics = [f"cv_{select}"] + ([f"cv_{tie_break[0]}"] if tie_break else [])
-        previous, (previous_score, *previous_tie) = champion_scores(client, model_name, *metrics,
-                                                                    experiment_sha=tags.get("experiment_sha"))
-        promote = beats_champion(score, previous_score, tie_break and tie_break[1],
-                                 previous_tie[0] if previous_tie else None)
+        previous, (previous_score,) = champion_scores(client, model_name, f"cv_{select}",
+                                                      experiment_sha=tags.get("experiment_sha"))
+        promote = beats_champion(score, previous_score)
         for key, value in {f"cv_{select}": f"{score:.4f}", **tags}.items():
             client.set_model_version_tag(model_name, version, key, value)
         if promote:

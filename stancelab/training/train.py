@@ -224,11 +224,9 @@ def train(config: ExperimentConfig, tracking_uri: str | None = None, progress=No
         progress.remove_task(refit_bar)
         _log_best(mlflow, sweep, best_index, model, fit_seconds, sweep_seconds)
         info = _log_model(mlflow, model, frame, tasks, ds_cfg.name, sha, config.cv.select_by, best)
-        tie = config.cv.select_sentiment_by
         version, promote, previous = register(client, info.model_uri, config.model_name, config.cv.select_by,
                                               best.cv_mean[config.cv.select_by],
-                                              {"dataset": dataset_label, "experiment_sha": experiment_sha(config)},
-                                              (tie, best.cv_mean[tie]) if tie in best.cv_mean else None)
+                                              {"dataset": dataset_label, "experiment_sha": experiment_sha(config)})
         mlflow.set_tag("champion", str(promote).lower())
         mlflow.log_dict({"data_report": report.as_dict()}, "reports/data_report.json")
     return TrainResult(experiment_id=experiment_id, parent_run_id=parent.info.run_id, best=best,
@@ -297,7 +295,7 @@ def _run_sweep(client, sweep: _Sweep, progress) -> int:
     progress.remove_task(bar)
     ses = [r.cv_se for r in sweep.results] if config.cv.rule == "one_standard_error" else None
     sweep.best_index, chosen = choose(models, [r.cv_mean for r in sweep.results], config.cv.select_by,
-                                      config.cv.select_sentiment_by, ses)
+                                      ses)
     return chosen
 
 
