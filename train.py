@@ -63,7 +63,7 @@ def _summary(args, config, result) -> None:
     from stancelab.training.train import results_key, results_table
 
     select, folds = config.cv.select_by, config.cv.folds
-    print_table(results_table(result, select), key=results_key(select, folds),
+    print_table(results_table(result, select), key=results_key(select, folds, config.cv.rule),
                 title=f"{config.experiment}: {folds}-fold CV on {config.dataset.name}:{config.dataset.train_split}")
     status = ("is now the champion" if result.champion
               else f"did not beat the champion (v{result.previous_champion}) on cv_{select}")

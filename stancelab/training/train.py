@@ -356,11 +356,13 @@ def _headline(select_by: str) -> list[str]:
     return list(dict.fromkeys([select_by, "f_avg", "stance_macro_f1", "sentiment_macro_f1"]))
 
 
-def results_key(select_by: str, folds: int) -> dict[str, str]:
+def results_key(select_by: str, folds: int, rule: str = "best") -> dict[str, str]:
     """The key printed below ``results_table``."""
     from stancelab.console import metric_key
 
-    return {"*": f"the chosen configuration: best cv_{select_by}",
+    chosen = (f"the simplest within one standard error of the best cv_{select_by}" if rule == "one_standard_error"
+              else f"the best cv_{select_by}")
+    return {"*": f"the chosen configuration: {chosen}",
             **metric_key(_headline(select_by), "cv_"),
             "s": "seconds of fitting and predicting, summed over folds",
             "±": f"mean ± standard deviation over the {folds} folds, in percent"}
