@@ -73,7 +73,8 @@ def trial_hash(model: ModelConfig) -> str:
     return _digest(model.model_dump(mode="json"))
 
 
-_SHORT = {"classifier.": "", "sentiment_classifier.": "s.", "normalize.": "n.", "word.": "w.", "char.": "c.",
+# replaced in this order: "sentiment_classifier." before the "classifier." it contains
+_SHORT = {"sentiment_classifier.": "s.", "classifier.": "", "normalize.": "n.", "word.": "w.", "char.": "c.",
           "none_scale": "none", "ngram_range": "ngram"}
 
 
