@@ -32,28 +32,27 @@ def _breakdown(scored: pd.DataFrame, column: str, tasks) -> list[dict]:
 def _scores(scored: pd.DataFrame, tasks, n_resamples: int, seed: int) -> dict:
     """The scored rows' size, metrics with bootstrap intervals, and the breakdowns: per target and per
     actor always, per dialect (or any other column of ``datasets.BREAKDOWNS``) when the data has it."""
-    extra = [c for c in datasets.BREAKDOWNS if c not in ("target", "actor") and c in scored]
     return {
         "n": len(scored),
         "bootstrap": {"resamples": n_resamples, "level": 0.95, "strata": "target", "seed": seed},
         **metrics.scores_with_intervals(scored, tasks, n_resamples=n_resamples, seed=seed),
-        "per_target": _breakdown(scored, "target", tasks),
-        "per_actor": _breakdown(scored, "actor", tasks),
-        **{f"per_{c}": _breakdown(scored, c, tasks) for c in extra},
+        **{f"per_{c}": _breakdown(scored, c, tasks) for c in datasets.BREAKDOWNS if c in scored},
     }
 
 
-def evaluations(client, dataset: str, split: str = "test", extra: str = "") -> list:
-    """The evaluation runs in the store that scored ``split`` of ``dataset`` (every model, every version)."""
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    return client.search_runs(experiments, f"tags.role = 'evaluation' and tags.split = '{split}' and "
-                                           f"tags.dataset = '{dataset}'{extra}", max_results=10_000)
+def evaluations(client, split: str, **tags: str) -> list:
+    """The store's evaluation runs (every experiment) that scored ``split`` and carry these tag values
+    (``dataset=``, ``registered_model=``, ``model_version=``), newest first."""
+    where = " and ".join(["tags.role = 'evaluation'", f"tags.split = '{split}'",
+                          *(f"tags.{key} = '{value}'" for key, value in tags.items())])
+    return client.search_runs([e.experiment_id for e in client.search_experiments()], where,
+                              order_by=["attributes.start_time DESC"], max_results=10_000)
 
 
 def test_looks(client, dataset: str, split: str = "test") -> int:
     """How many times ``split`` of ``dataset`` has been scored in this store: the number a reader needs next
     to a test result, since every look at a test split is a chance to overfit it."""
-    return len(evaluations(client, dataset, split))
+    return len(evaluations(client, split, dataset=dataset))
 
 
 def _model_version(model_uri: str):
@@ -154,11 +153,12 @@ def _count_looks(result: dict, version) -> None:
     when this very model version has been scored on it before (a final is looked at once per version)."""
     from mlflow.tracking import MlflowClient
 
-    client, label = MlflowClient(), datasets.label(result["dataset"])
-    result["looks"] = test_looks(client, label, result["split"]) + 1
+    label = datasets.label(result["dataset"])
+    earlier = evaluations(MlflowClient(), result["split"], dataset=label)
+    result["looks"] = len(earlier) + 1
     if version is not None:
-        same = evaluations(client, label, result["split"], f" and tags.registered_model = '{version.name}' and "
-                                                          f"tags.model_version = '{version.version}'")
+        same = [run for run in earlier if run.data.tags.get("registered_model") == version.name
+                and run.data.tags.get("model_version") == str(version.version)]
         if same:
             result["warnings"].append(f"{version.name} v{version.version} was already evaluated on "
                                       f"{label}:{result['split']} ({len(same)} time(s), first in run "
@@ -209,9 +209,7 @@ def _log(mlflow, result, scored, frame, tasks, predictor, version, experiment) -
                 tmp / f"{split}_errors.csv", index=False)
             scored[["id", "text", "target", *tasks, *[f"pred_{t}" for t in tasks]]].to_csv(
                 tmp / f"{split}_predictions.csv", index=False)  # per row, for evaluate.py --compare
-            pd.DataFrame(result["per_target"]).to_csv(tmp / f"{split}_per_target.csv", index=False)
-            pd.DataFrame(result["per_actor"]).to_csv(tmp / f"{split}_per_actor.csv", index=False)
-            for column in datasets.BREAKDOWNS[2:]:
+            for column in datasets.BREAKDOWNS:
                 if f"per_{column}" in result:
                     pd.DataFrame(result[f"per_{column}"]).to_csv(tmp / f"{split}_per_{column}.csv", index=False)
             (tmp / f"{split}_evaluation.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")

@@ -17,7 +17,7 @@ from stancelab import tracking
 from stancelab.data.datasets import REPO_ROOT
 from stancelab.data.files import write_between_markers
 from stancelab.errors import UserError
-from stancelab.evaluation.evaluate import test_looks
+from stancelab.evaluation.evaluate import evaluations, test_looks
 
 __all__ = ["BENCHMARKS", "FINALS", "results_markdown", "results_tables", "test_looks", "update_readme"]
 EXPERIMENTS = REPO_ROOT / "experiments"
@@ -85,10 +85,7 @@ def _champion_evaluation(client, path: Path, split: str):
         champion = client.get_model_version_by_alias(config.model_name, "champion")
     except MlflowException:
         return None
-    runs = client.search_runs(
-        [e.experiment_id for e in client.search_experiments()],
-        f"tags.role = 'evaluation' and tags.split = '{split}' and tags.registered_model = '{config.model_name}' "
-        f"and tags.model_version = '{champion.version}'", order_by=["attributes.start_time DESC"], max_results=1)
+    runs = evaluations(client, split, registered_model=config.model_name, model_version=str(champion.version))
     return (config, champion, runs[0], client.get_run(champion.run_id)) if runs else None
 
 
