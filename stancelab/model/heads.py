@@ -37,7 +37,8 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y):
-        Y = _as_frame(y, [t for t, head in (("stance", self.stance), ("sentiment", self.sentiment)) if head is not None])
+        heads = (("stance", self.stance), ("sentiment", self.sentiment))
+        Y = _as_frame(y, [task for task, head in heads if head is not None])
         self.tasks_ = list(Y.columns)
         self.features_ = clone(self.features)
         matrix = self.features_.fit_transform(_texts(X["text"])).tocsr()
@@ -146,13 +147,12 @@ class SharedFeatureHeads(ClassifierMixin, BaseEstimator):
         """For every row of ``matrix`` and every task, the ``size`` features that pushed that task's head
         most towards the row's label: value x (class coefficient - mean coefficient), largest first,
         positive ones only; read off the same sparse rows that were scored, for the whole batch at once."""
-        index = self.target_index(targets) if "stance" in self.tasks_ else np.zeros(matrix.shape[0], dtype=np.int64)
         rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
         names = self.feature_names()
         out = [[[] for _ in self.tasks_] for _ in range(matrix.shape[0])]
         for t, task in enumerate(self.tasks_):
             heads = self.stance_heads_ if task == "stance" else [self.sentiment_head_]
-            head_of_row = index if task == "stance" else np.zeros(matrix.shape[0], dtype=np.int64)
+            head_of_row = self.target_index(targets) if task == "stance" else np.zeros(matrix.shape[0], dtype=np.int64)
             weights, column_of = self._label_weights(task, heads)
             label_column = np.asarray([column_of[(int(h), str(label))] for h, label in zip(head_of_row, labels[t])])
             value = matrix.data * weights[matrix.indices, label_column[rows]]

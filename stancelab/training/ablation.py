@@ -86,7 +86,8 @@ def selected_model(config: ExperimentConfig, tracking_uri: str | None = None) ->
         if trial_hash(model) == best_hash:
             return model, overrides, run.info.run_id
     # a model trained before ModelConfig gained keys hashes differently: fall back to the grid values
-    named = [(o, m) for o, m in configurations if config_name(o) == run.data.tags.get("chosen_configuration", run.data.tags.get("best_configuration"))]
+    chosen = run.data.tags.get("chosen_configuration", run.data.tags.get("best_configuration"))
+    named = [(o, m) for o, m in configurations if config_name(o) == chosen]
     if len(named) == 1:
         return named[0][1], named[0][0], run.info.run_id
     raise UserError(f"run {run.info.run_id}: its best configuration is not among its own grid (older code?)")

@@ -24,9 +24,9 @@ def model_input(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def cv_splits(frame: pd.DataFrame, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified by target x stance (sentiment for a sentiment-only dataset); grouped by normalised text, so one sentence (labelled for
-    several targets, or duplicated) never sits on both sides of a fold. A target whose rows carry one
-    stance label cannot train a stance head: refused, naming the file."""
+    """Stratified by target x stance (by sentiment for a sentiment-only dataset); grouped by normalised
+    text, so one sentence (labelled for several targets, or duplicated) never sits on both sides of a
+    fold. A target whose rows carry one stance label cannot train a stance head: refused, naming the file."""
     source = ", ".join(map(str, frame.attrs.get("paths", []))) or "the training data"
     stance = frame["stance"].astype(str).str.len().gt(0).all()  # else a sentiment-only dataset
     for target, labels in frame.groupby("target")["stance"] if stance else ():

@@ -93,8 +93,10 @@ def config_name(overrides: dict[str, Any]) -> str:
     parts = []
     for key, value in overrides.items():
         short = _short_key(key)
-        if isinstance(value, dict) or value is None:  # a whole section switched on or off (e.g. the word block)
-            value = "off" if value is None else "on" if len(value) > 2 else ",".join(f"{k}={v}" for k, v in value.items())
+        if value is None:  # a whole section switched off (e.g. the word block), or on with its settings
+            value = "off"
+        elif isinstance(value, dict):
+            value = "on" if len(value) > 2 else ",".join(f"{k}={v}" for k, v in value.items())
         elif isinstance(value, list):
             value = "-".join(map(str, value))
         parts.append(f"{short}={value}")
