@@ -85,14 +85,12 @@ def print_table(rows: Sequence[dict], title: str | None = None, file=None, key: 
 
 
 def _natural_width(table) -> int:
+    """The table's width unconstrained: rich measures it, without rendering it a first time."""
     import io
 
-    from rich.cells import cell_len
     from rich.console import Console
 
-    buffer = io.StringIO()
-    Console(file=buffer, width=10_000, no_color=True, color_system=None).print(table)
-    return max(cell_len(line) for line in buffer.getvalue().splitlines())
+    return Console(file=io.StringIO(), width=10_000).measure(table).maximum
 
 
 def _print_stacked(rows: Sequence[dict], title: str | None, width: int, file) -> None:
