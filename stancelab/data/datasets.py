@@ -293,6 +293,18 @@ def _load_arsarcasm(dataset: Dataset, split: str, root: Path | None) -> pd.DataF
     return _finish(frame, path, dataset, split)
 
 
+def _pinned_files(base_url: str, train: tuple[str, str], test: tuple[str, str]) -> tuple[RemoteFile, ...]:
+    """``train.csv`` and ``test.csv`` of a dataset that can be downloaded: each ``(name in the source
+    repository, sha256)``, fetched from ``base_url`` + that name (which ``--from`` also accepts)."""
+    return tuple(RemoteFile(f"{split}.csv", sha256, base_url + source, (source,))
+                 for split, (source, sha256) in (("train", train), ("test", test)))
+
+
+def _fetch_help(name: str, folder: str) -> str:
+    return (f"Fetch it with `python -m stancelab.data.fetch fetch {name}` (or --from DIR for a local copy), "
+            f"or point STANCE_DATA_DIR at a folder holding {folder}/train.csv and {folder}/test.csv.")
+
+
 _MAWQIF_COMMIT = "1310ffe31762dae33ccb33c6446875ded1c02391"
 _MAWQIF_RAW = f"https://raw.githubusercontent.com/NoraAlt/Mawqif-Arabic-Stance/{_MAWQIF_COMMIT}/Data/"
 
@@ -319,14 +331,11 @@ DATASETS: dict[str, Dataset] = {
         targets={v: (k,) for k, v in _MAWQIF_TARGETS.items()},
         splits=("train", "test"),
         loader=_load_mawqif,
-        files=(
-            RemoteFile("train.csv", "70715ac6b58b737ab0eb3a377e898765eda7607521388ce7a3c8f0d4c602c179",
-                       _MAWQIF_RAW + "Mawqif_AllTargets_Train.csv", ("Mawqif_AllTargets_Train.csv",)),
-            RemoteFile("test.csv", "4c984b462efc1490e46dade0db0173341c53d8e8961085e27f8c7a7c1ae92621",
-                       _MAWQIF_RAW + "Mawqif_AllTargets_Test.csv", ("Mawqif_AllTargets_Test.csv",)),
-        ),
-        fetch_help="Fetch it with `python -m stancelab.data.fetch fetch mawqif` (or --from DIR for a local copy), "
-                   "or point STANCE_DATA_DIR at a folder holding mawqif/train.csv and mawqif/test.csv.",
+        files=_pinned_files(
+            _MAWQIF_RAW,
+            ("Mawqif_AllTargets_Train.csv", "70715ac6b58b737ab0eb3a377e898765eda7607521388ce7a3c8f0d4c602c179"),
+            ("Mawqif_AllTargets_Test.csv", "4c984b462efc1490e46dade0db0173341c53d8e8961085e27f8c7a7c1ae92621")),
+        fetch_help=_fetch_help("mawqif", "mawqif"),
     ),
     "semeval2016": Dataset(
         name="semeval2016",
@@ -352,14 +361,11 @@ DATASETS: dict[str, Dataset] = {
         targets={},
         splits=("train", "test"),
         loader=_load_arsarcasm,
-        files=(
-            RemoteFile("train.csv", "1da727eb763459f436c4e61f52c6a0bc63d5300af8fcc99b5675ae4616dae04a",
-                       _ARSARCASM_RAW + "training_data.csv", ("training_data.csv",)),
-            RemoteFile("test.csv", "0f0a77ba8a4a0a9370846a42a93a63244092f1fb30a909595b70e17e299bcf6c",
-                       _ARSARCASM_RAW + "testing_data.csv", ("testing_data.csv",)),
-        ),
-        fetch_help="Fetch it with `python -m stancelab.data.fetch fetch arsarcasm` (or --from DIR for a local copy), "
-                   "or point STANCE_DATA_DIR at a folder holding arsarcasm_v2/train.csv and arsarcasm_v2/test.csv.",
+        files=_pinned_files(
+            _ARSARCASM_RAW,
+            ("training_data.csv", "1da727eb763459f436c4e61f52c6a0bc63d5300af8fcc99b5675ae4616dae04a"),
+            ("testing_data.csv", "0f0a77ba8a4a0a9370846a42a93a63244092f1fb30a909595b70e17e299bcf6c")),
+        fetch_help=_fetch_help("arsarcasm", "arsarcasm_v2"),
         tasks=("sentiment",),
     ),
 }
