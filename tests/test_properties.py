@@ -92,7 +92,10 @@ def test_predict_any_unicode_is_labelled_deterministically(model, text, actor):
     assert first == again
     assert first["text"] == text and first["stance"] in {"favor", "against", "none"}
     for task in ("stance", "sentiment"):
-        assert first[task] == max(first[f"{task}_proba"], key=first[f"{task}_proba"].get)
+        # the label has the largest probability shown (probabilities are rounded to 4 digits, so two
+        # classes 5e-5 apart can show the same value; the label is the one that is larger unrounded)
+        shown = first[f"{task}_proba"]
+        assert shown[first[task]] == max(shown.values())
         assert sum(first[f"{task}_proba"].values()) == pytest.approx(1, abs=2e-3)
     # the same text in a batch gets the same answer as alone
     batch = model.predict([{"text": "وقف إطلاق النار", "target": TARGET}, *records])
